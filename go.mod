@@ -1,0 +1,3 @@
+module rtmphub
+
+go 1.26
