@@ -1,0 +1,418 @@
+// GOP ring: the one live buffer of a publication, shared by every player of
+// every protocol (DESIGN.md properties 1-4).
+//
+// A publisher appends frames; each player keeps only a cursor (a sequence
+// number) into the ring and, when woken, takes every frame from its cursor
+// to the head and writes them with one writev. There is no per-player queue,
+// so a player costs the same memory whether it keeps up or not.
+//
+// A frame's wire forms (RTMP chunks, FLV tag, WebSocket frame header) are
+// built once, when the frame is appended, and are read-only from then on:
+// per-player work never encodes (see Frame.appendWire).
+package main
+
+import (
+	"sync"
+)
+
+// ringCap is the hard cap on frames held by one ring (the brief's 4096).
+const ringCap = 4096
+
+// outChunkSize is the RTMP chunk size announced to every player with Set
+// Chunk Size right after connect. Media frames are chunked with it once, at
+// append time, so every RTMP player can share the same bytes.
+const outChunkSize = 4096
+
+// mediaStreamID is the message stream id every RTMP player plays on
+// (createStream always answers 1), so pre-chunked bytes fit everyone.
+const mediaStreamID = 1
+
+// Chunk stream ids used for media towards players (RTMP 1.0 section 5.3.1.1
+// leaves the choice to the sender; these are the values ffmpeg and nginx use).
+const (
+	csidData  = 5
+	csidAudio = 4
+	csidVideo = 6
+)
+
+// wireProto selects which encoded form of a frame a player writes.
+type wireProto uint8
+
+const (
+	protoRTMP wireProto = iota // chunked RTMP message
+	protoFLV                   // FLV tag + PreviousTagSize (HTTP-FLV)
+	protoWS                    // RFC 6455 binary frame holding the FLV tag
+)
+
+func (p wireProto) String() string {
+	switch p {
+	case protoRTMP:
+		return "rtmp"
+	case protoFLV:
+		return "flv"
+	case protoWS:
+		return "ws"
+	}
+	return "unknown"
+}
+
+// Frame is one audio, video or script message of a publication. Once
+// appended to a ring it is never modified.
+type Frame struct {
+	Seq       uint64  // position in the ring, from 0 per publication
+	Type      TagType // TagAudio, TagVideo or TagScript
+	Timestamp uint32  // milliseconds, as the publisher sent it
+	Info      TagInfo // classification from the tag header
+	Payload   []byte  // the FLV tag body == the RTMP message payload
+
+	// headers are the decoder headers current when this frame arrived; a
+	// player that starts at this frame (a keyframe) sends them first.
+	headers *headerSet
+
+	rtmp  []byte // RTMP chunks, chunk size outChunkSize, stream id 1
+	flv   []byte // FLV tag header + payload + PreviousTagSize
+	wsHdr []byte // WebSocket binary frame header for flv
+
+	// For a keyframe: its headers as RTMP chunks stamped with its own
+	// timestamp, built on first use by an RTMP player joining here.
+	joinOnce sync.Once
+	joinRTMP [][]byte
+}
+
+// newFrame classifies nothing; it builds the three wire forms of a frame.
+func newFrame(t TagType, ts uint32, info TagInfo, payload []byte) *Frame {
+	f := &Frame{Type: t, Timestamp: ts, Info: info, Payload: payload}
+	m := Message{Type: MessageType(t), StreamID: mediaStreamID, Timestamp: ts, Payload: payload}
+	f.rtmp = AppendChunks(nil, csidFor(t), &m, outChunkSize)
+	f.flv = AppendFLVTag(make([]byte, 0, flvTagHeaderLen+len(payload)+4), t, ts, payload)
+	f.wsHdr = appendWSHeader(nil, true, WSBinary, len(f.flv))
+	return f
+}
+
+// joinHeaderChunks returns f's headers as RTMP chunks stamped with f's
+// timestamp, built once per keyframe and shared by every RTMP player that
+// joins at f. (Headers stamped 0 followed by media at the stream's current
+// time make ffmpeg's RTMP reader mis-time the first frames; nginx-rtmp
+// re-stamps them the same way. FLV players get the tags unchanged.)
+func (f *Frame) joinHeaderChunks() [][]byte {
+	f.joinOnce.Do(func() { f.joinRTMP = restampHeaders(f.headers, f.Timestamp) })
+	return f.joinRTMP
+}
+
+// restampHeaders chunks every frame of h as an RTMP message at ts.
+func restampHeaders(h *headerSet, ts uint32) [][]byte {
+	out := make([][]byte, len(h.frames))
+	for i, hf := range h.frames {
+		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: ts, Payload: hf.Payload}
+		out[i] = AppendChunks(nil, csidFor(hf.Type), &m, outChunkSize)
+	}
+	return out
+}
+
+func csidFor(t TagType) uint32 {
+	switch t {
+	case TagAudio:
+		return csidAudio
+	case TagVideo:
+		return csidVideo
+	}
+	return csidData
+}
+
+// appendWire appends the frame's ready-made bytes for proto to bufs. No
+// encoding happens here: this is the whole per-player cost of a frame.
+func (f *Frame) appendWire(bufs [][]byte, proto wireProto) [][]byte {
+	switch proto {
+	case protoRTMP:
+		return append(bufs, f.rtmp)
+	case protoWS:
+		return append(bufs, f.wsHdr, f.flv)
+	}
+	return append(bufs, f.flv)
+}
+
+// wireLen is the number of bytes appendWire adds.
+func (f *Frame) wireLen(proto wireProto) int {
+	switch proto {
+	case protoRTMP:
+		return len(f.rtmp)
+	case protoWS:
+		return len(f.wsHdr) + len(f.flv)
+	}
+	return len(f.flv)
+}
+
+func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }
+
+// isHeader reports whether a frame is decoder configuration that a late
+// joiner needs before the media: metadata, sequence headers, other config.
+func (f *Frame) isHeader() bool {
+	return f.Type == TagScript || f.Info.Flags&(FlagSeqHeader|FlagConfig) != 0
+}
+
+// headerSlot names the place a header frame occupies in a headerSet: a new
+// header replaces the one in its slot. Audio and video, each track, and each
+// kind of configuration have their own slot, so an avc1 ExHeader can never
+// replace an audio header (DESIGN.md, "no misfiled packet").
+func (f *Frame) headerSlot() uint32 {
+	if f.Type == TagScript {
+		return uint32(TagScript) << 16
+	}
+	class := uint32(1)
+	if f.Info.Flags&FlagSeqHeader == 0 {
+		class = 2
+	}
+	return uint32(f.Type)<<16 | uint32(f.Info.Track)<<8 | class
+}
+
+// headerSet is an immutable snapshot of a publication's decoder headers, in
+// late-join order: metadata first, then sequence headers in arrival order.
+type headerSet struct {
+	frames   []*Frame
+	hasAudio bool // the publication carries audio (header or frame seen)
+	hasVideo bool
+}
+
+// with returns a copy of h with f in its slot.
+func (h *headerSet) with(f *Frame) *headerSet {
+	n := &headerSet{hasAudio: h.hasAudio, hasVideo: h.hasVideo}
+	n.frames = make([]*Frame, 0, len(h.frames)+1)
+	slot := f.headerSlot()
+	placed := false
+	if f.Type == TagScript {
+		n.frames = append(n.frames, f)
+		placed = true
+	}
+	for _, old := range h.frames {
+		if old.headerSlot() != slot {
+			n.frames = append(n.frames, old)
+		} else if !placed {
+			n.frames = append(n.frames, f)
+			placed = true
+		}
+	}
+	if !placed {
+		n.frames = append(n.frames, f)
+	}
+	return n.withMedia(f.Type)
+}
+
+// withMedia returns h, or a copy with the audio/video flag for t set.
+func (h *headerSet) withMedia(t TagType) *headerSet {
+	if (t == TagAudio && h.hasAudio) || (t == TagVideo && h.hasVideo) || t == TagScript {
+		return h
+	}
+	n := *h
+	n.hasAudio = n.hasAudio || t == TagAudio
+	n.hasVideo = n.hasVideo || t == TagVideo
+	return &n
+}
+
+// gopRing is the live buffer of one publication.
+//
+// Sequence numbers grow forever; slot = seq % ringCap. The ring holds frames
+// tail..head-1 and remembers the newest keyframe (key) and the one before it
+// (prevKey). When a keyframe arrives, everything before prevKey is released,
+// so memory is about two GOPs whatever the number of players:
+//
+//	seq:    tail          prevKey              key                head
+//	         |               |                  |                  |
+//	         v               v                  v                  v
+//	        [K  p  p  p  p  p K  p  p  p  p  p  p K  p  p  p  p  p  ] -> appends
+//	         \__ released at the next keyframe __/\__ current GOP __/
+//
+// A player's cursor is somewhere in tail..head:
+//
+//	cursor == head          caught up; waits on the wake channel
+//	tail <= cursor < head   behind; takes frames cursor..head-1 in one batch
+//	cursor < tail           fell off the ring (or past -max-lag): skips to
+//	                        key with its headers, and the drop is counted
+//
+// When more than ringCap frames arrive without a keyframe the oldest are
+// released one by one; if that releases key itself, late joiners start live
+// and wait for the next keyframe.
+type gopRing struct {
+	mu      sync.Mutex
+	buf     [ringCap]*Frame
+	head    uint64 // seq of the next frame to append
+	tail    uint64 // seq of the oldest frame still held
+	key     uint64 // seq of the newest keyframe, valid when hasKey
+	prevKey uint64 // seq of the keyframe before key, valid when hasPrev
+	hasKey  bool
+	hasPrev bool
+	bytes   int // payload bytes held, for stats
+	hdrs    *headerSet
+	wake    chan struct{} // closed and replaced on every append and on close
+	closed  bool
+}
+
+func newGOPRing() *gopRing {
+	return &gopRing{hdrs: &headerSet{}, wake: make(chan struct{})}
+}
+
+// append adds f to the ring and wakes every waiting player. Header frames
+// update the header set; keyframes remember it and release old GOPs.
+func (r *gopRing) append(f *Frame) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	f.Seq = r.head
+	r.updateHeaders(f)
+	f.headers = r.hdrs
+	if r.head-r.tail == ringCap {
+		r.release(r.tail + 1)
+	}
+	r.buf[f.Seq%ringCap] = f
+	r.head++
+	r.bytes += len(f.Payload)
+	if f.isKey() {
+		r.markKey(f.Seq)
+	}
+	close(r.wake)
+	r.wake = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *gopRing) updateHeaders(f *Frame) {
+	if f.isHeader() {
+		r.hdrs = r.hdrs.with(f)
+	} else {
+		r.hdrs = r.hdrs.withMedia(f.Type)
+	}
+}
+
+// markKey records a new keyframe and releases everything before the
+// previous one (the slack GOP stays for players just behind).
+func (r *gopRing) markKey(seq uint64) {
+	if r.hasKey && r.key >= r.tail {
+		r.prevKey, r.hasPrev = r.key, true
+	}
+	r.key, r.hasKey = seq, true
+	if r.hasPrev && r.prevKey > r.tail {
+		r.release(r.prevKey)
+	}
+}
+
+// release drops frames before seq (seq must be <= head).
+func (r *gopRing) release(seq uint64) {
+	for ; r.tail < seq; r.tail++ {
+		slot := r.tail % ringCap
+		r.bytes -= len(r.buf[slot].Payload)
+		r.buf[slot] = nil
+	}
+	if r.hasPrev && r.prevKey < r.tail {
+		r.hasPrev = false
+	}
+}
+
+// readResult says what a read found.
+type readResult uint8
+
+const (
+	readOK     readResult = iota // frames (possibly none: wait on wake)
+	readBehind                   // the cursor fell off the tail: resync
+	readClosed                   // the publication ended and all was read
+)
+
+// read appends to dst the frames from cursor to the head (at most max) and
+// returns them with the next cursor and the channel that closes on the next
+// append. It allocates nothing when dst has room.
+func (r *gopRing) read(cursor uint64, dst []*Frame, max int) ([]*Frame, uint64, <-chan struct{}, readResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cursor < r.tail {
+		return dst, cursor, r.wake, readBehind
+	}
+	for ; cursor < r.head && len(dst) < max; cursor++ {
+		dst = append(dst, r.buf[cursor%ringCap])
+	}
+	if len(dst) == 0 && r.closed {
+		return dst, cursor, r.wake, readClosed
+	}
+	return dst, cursor, r.wake, readOK
+}
+
+// joinPoint is where a new (or resyncing) player starts: the newest held
+// keyframe with the headers current when it arrived, or, when the ring
+// holds no keyframe, the head with the current headers (the player then
+// waits for a keyframe before sending video).
+// key is that keyframe, nil when there is none.
+func (r *gopRing) joinPoint() (seq uint64, hdrs *headerSet, key *Frame) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hasKey && r.key >= r.tail {
+		f := r.buf[r.key%ringCap]
+		return r.key, f.headers, f
+	}
+	return r.head, r.hdrs, nil
+}
+
+// oldestKey is like joinPoint but picks the oldest keyframe held (the
+// slack GOP), for a player that should lose as little as possible.
+func (r *gopRing) oldestKey() (uint64, *headerSet, *Frame) {
+	r.mu.Lock()
+	if r.hasPrev && r.prevKey >= r.tail {
+		defer r.mu.Unlock()
+		f := r.buf[r.prevKey%ringCap]
+		return r.prevKey, f.headers, f
+	}
+	r.mu.Unlock()
+	return r.joinPoint()
+}
+
+// holds reports whether seq is still in the ring (or is the head).
+func (r *gopRing) holds(seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return seq >= r.tail && seq <= r.head
+}
+
+// ready reports whether a player can start: a keyframe is held, or the
+// stream is audio only so far (audio frames start live).
+func (r *gopRing) ready() (bool, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ok := (r.hasKey && r.key >= r.tail) || (r.hdrs.hasAudio && !r.hdrs.hasVideo && r.head > 0) || r.closed
+	return ok, r.wake
+}
+
+// newestTimestamp is the timestamp of the newest frame (for lag checks).
+func (r *gopRing) newestTimestamp() uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.head == r.tail {
+		return 0
+	}
+	return r.buf[(r.head-1)%ringCap].Timestamp
+}
+
+// close ends the publication: players drain what is left, then see
+// readClosed.
+func (r *gopRing) close() {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.wake)
+	}
+	r.mu.Unlock()
+}
+
+// ringStats is a snapshot for the stats API.
+type ringStats struct {
+	Frames int
+	Bytes  int
+}
+
+func (r *gopRing) stats() ringStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ringStats{Frames: int(r.head - r.tail), Bytes: r.bytes}
+}
+
+func (r *gopRing) headers() *headerSet {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hdrs
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"testing"
+)
+
+// ringFrame makes a classified frame without going through a session.
+func ringFrame(t TagType, ts uint32, payload []byte) *Frame {
+	info, _ := ClassifyTag(t, payload)
+	return newFrame(t, ts, info, payload)
+}
+
+func metaFrame() *Frame {
+	b, _ := AppendAMF0All(nil, "onMetaData", ECMAArray{{"width", 640.0}})
+	return newFrame(TagScript, 0, TagInfo{Flags: FlagConfig}, b)
+}
+
+// The ring's states of the doc comment: a late joiner starts at the newest
+// keyframe with the headers current then; old GOPs are released; a cursor
+// that fell off the tail is told so.
+func TestGOPRingJoinAndRelease(t *testing.T) {
+	r := newGOPRing()
+	r.append(metaFrame())
+	r.append(ringFrame(TagVideo, 0, testVideoHeader))
+	r.append(ringFrame(TagAudio, 0, testAudioHeader))
+	if _, _, key := r.joinPoint(); key != nil {
+		t.Fatal("join point keyed before any keyframe")
+	}
+	if ok, _ := r.ready(); ok {
+		t.Fatal("ready before a keyframe")
+	}
+	for i := 0; i < 90; i++ { // keyframes at 0, 30, 60
+		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))
+	}
+	seq, hdrs, key := r.joinPoint()
+	if key == nil || frameNumber(r.buf[seq%ringCap].Payload) != 60 {
+		t.Fatalf("join point %d key %v", seq, key != nil)
+	}
+	if len(hdrs.frames) != 3 || hdrs.frames[0].Type != TagScript || !hdrs.hasVideo || !hdrs.hasAudio {
+		t.Fatalf("headers at join point: %d frames", len(hdrs.frames))
+	}
+	// frames before the previous keyframe (30) are released: 3 headers + 30
+	if r.tail != 3+30 {
+		t.Fatalf("tail %d, want %d", r.tail, 3+30)
+	}
+	if _, _, _, res := r.read(0, nil, maxBatch); res != readBehind {
+		t.Fatalf("read before tail: %v", res)
+	}
+	frames, next, _, res := r.read(seq, nil, maxBatch)
+	if res != readOK || len(frames) != 30 || next != r.head {
+		t.Fatalf("read from key: %d frames, next %d, res %v", len(frames), next, res)
+	}
+}
+
+// A new sequence header replaces the one in its slot only; a keyframe
+// after it carries the new set, a keyframe before keeps the old.
+func TestGOPRingHeaderSlots(t *testing.T) {
+	r := newGOPRing()
+	r.append(ringFrame(TagVideo, 0, testVideoHeader))
+	r.append(ringFrame(TagAudio, 0, testAudioHeader))
+	r.append(ringFrame(TagVideo, 0, testVideoFrame(0, true)))
+	newHeader := append([]byte{0x17, 0, 0, 0, 0}, append([]byte{}, testAVCConfig...)...)
+	newHeader[len(newHeader)-1] ^= 1
+	r.append(ringFrame(TagVideo, 10, newHeader))
+	r.append(ringFrame(TagVideo, 20, testVideoFrame(1, true)))
+	_, hdrs, _ := r.joinPoint()
+	if len(hdrs.frames) != 2 || string(hdrs.frames[1].Payload) != string(testAudioHeader) ||
+		string(hdrs.frames[0].Payload) != string(newHeader) {
+		t.Fatalf("slots after a new video header: %d", len(hdrs.frames))
+	}
+	if old := r.buf[2].headers; string(old.frames[0].Payload) != string(testVideoHeader) {
+		t.Fatal("the first keyframe's header set changed")
+	}
+}
+
+// The ring never holds more than ringCap frames, even without keyframes.
+func TestGOPRingCap(t *testing.T) {
+	r := newGOPRing()
+	r.append(ringFrame(TagVideo, 0, testVideoFrame(0, true)))
+	for i := 1; i < ringCap+100; i++ {
+		r.append(ringFrame(TagVideo, uint32(i), testVideoFrame(i, false)))
+	}
+	if st := r.stats(); st.Frames != ringCap {
+		t.Fatalf("ring holds %d frames", st.Frames)
+	}
+	if _, _, key := r.joinPoint(); key != nil {
+		t.Fatal("the released keyframe is still offered as a join point")
+	}
+}
+
+// Audio-only publications start live.
+func TestGOPRingAudioOnly(t *testing.T) {
+	r := newGOPRing()
+	r.append(ringFrame(TagAudio, 0, testAudioHeader))
+	r.append(ringFrame(TagAudio, 23, testAudioFrame(1)))
+	if ok, _ := r.ready(); !ok {
+		t.Fatal("audio-only stream not ready")
+	}
+	if seq, _, key := r.joinPoint(); key != nil || seq != r.head {
+		t.Fatalf("audio-only join point %d keyed %v", seq, key != nil)
+	}
+}

@@ -1,0 +1,555 @@
+// The hub: live streams by path ("/app/name"), each with at most one
+// publisher, its GOP ring (gop.go) and its players. Players of every
+// protocol run the same loop, player.run, over the same ring and the same
+// encoded bytes; only the bytes they pick (Frame.appendWire) and the
+// protocol's start/end messages differ.
+//
+// DESIGN.md properties: 1 (encode once: the loop only picks ready bytes),
+// 2 (the publisher never waits: append never blocks on a player; a player
+// that falls off the ring or past -max-lag skips to the newest keyframe; a
+// stalled socket hits the write timeout), 4 (late join starts clean:
+// headers, then the cached GOP from its keyframe), 5 (one publisher).
+package main
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sentinel errors for control flow between sessions and the hub.
+var (
+	// ErrStreamBusy: the stream already has a publisher (answered with
+	// NetStream.Publish.BadName; nothing the second publisher sends is used).
+	ErrStreamBusy = errors.New("stream already has a publisher")
+	// ErrPlayerClosed: the player was stopped (connection closed, kicked,
+	// deleteStream) while it waited or played.
+	ErrPlayerClosed = errors.New("player closed")
+	// ErrNoPublisher: a player gave up waiting for a publisher.
+	ErrNoPublisher = errors.New("no publisher")
+)
+
+// Hub holds every live stream and every session, for fan-out and stats.
+type Hub struct {
+	cfg *Config
+
+	mu       sync.Mutex
+	streams  map[string]*Stream
+	sessions map[string]*sessionInfo
+	nextID   atomic.Uint64
+
+	started  time.Time
+	inBytes  atomic.Uint64 // all bytes read from publishers' sockets
+	outBytes atomic.Uint64 // all bytes written to players' sockets
+}
+
+func newHub(cfg *Config) *Hub {
+	return &Hub{
+		cfg:      cfg,
+		streams:  make(map[string]*Stream),
+		sessions: make(map[string]*sessionInfo),
+		started:  time.Now(),
+	}
+}
+
+// sessionInfo is what the API shows of a connection, and how to kick it.
+type sessionInfo struct {
+	ID         string
+	Protocol   string // "rtmp", "flv", "ws"
+	RemoteAddr string
+	Started    time.Time
+	closeFn    func()
+
+	mu        sync.Mutex
+	app, name string
+	publisher bool
+
+	inBytes  atomic.Uint64
+	outBytes atomic.Uint64
+}
+
+func (s *sessionInfo) setStream(app, name string, publisher bool) {
+	s.mu.Lock()
+	s.app, s.name, s.publisher = app, name, publisher
+	s.mu.Unlock()
+}
+
+func (s *sessionInfo) stream() (app, name string, publisher bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.app, s.name, s.publisher
+}
+
+// newSession registers a connection; remove it with endSession.
+func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo {
+	s := &sessionInfo{
+		ID:         newSessionID(proto, h.nextID.Add(1)),
+		Protocol:   proto,
+		RemoteAddr: c.RemoteAddr().String(),
+		Started:    time.Now(),
+		closeFn:    closeFn,
+	}
+	h.mu.Lock()
+	h.sessions[s.ID] = s
+	h.mu.Unlock()
+	return s
+}
+
+func newSessionID(proto string, n uint64) string {
+	const digits = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+	var b [8]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[n%uint64(len(digits))]
+		n /= uint64(len(digits))
+	}
+	return strings.ToUpper(proto) + "-" + string(b[:])
+}
+
+func (h *Hub) endSession(s *sessionInfo) {
+	h.mu.Lock()
+	delete(h.sessions, s.ID)
+	h.mu.Unlock()
+}
+
+// kick closes the connection of session id; false if there is none.
+func (h *Hub) kick(id string) bool {
+	h.mu.Lock()
+	s := h.sessions[id]
+	h.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.closeFn()
+	return true
+}
+
+// Stream is one "/app/name": its current publication and its players.
+type Stream struct {
+	hub       *Hub
+	Path      string
+	App, Name string
+
+	mu      sync.Mutex
+	ring    *gopRing      // current publication, nil when none
+	pub     *sessionInfo  // its publisher
+	changed chan struct{} // closed and replaced when ring changes
+	players map[*player]struct{}
+	pubAt   time.Time
+
+	// publication counters, reset per publish
+	videoFrames atomic.Uint64
+	audioFrames atomic.Uint64
+	drops       atomic.Uint64 // keyframe skips of slow players, whole life
+}
+
+func streamPath(app, name string) string { return "/" + app + "/" + name }
+
+// streamLocked returns the stream for app/name, creating it. h.mu held.
+func (h *Hub) streamLocked(app, name string) *Stream {
+	path := streamPath(app, name)
+	s := h.streams[path]
+	if s == nil {
+		s = &Stream{hub: h, Path: path, App: app, Name: name,
+			changed: make(chan struct{}), players: make(map[*player]struct{})}
+		h.streams[path] = s
+	}
+	return s
+}
+
+// lookup returns the stream at path or nil.
+func (h *Hub) lookup(app, name string) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.streams[streamPath(app, name)]
+}
+
+// publish makes pub the publisher of app/name and returns the new ring.
+// It fails with ErrStreamBusy, before anything of pub's reaches the
+// stream, if the stream already has a publisher.
+func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, error) {
+	h.mu.Lock()
+	s := h.streamLocked(app, name)
+	h.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ring != nil {
+		return nil, nil, ErrStreamBusy
+	}
+	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
+	s.videoFrames.Store(0)
+	s.audioFrames.Store(0)
+	s.notifyLocked()
+	pub.setStream(app, name, true)
+	return s, s.ring, nil
+}
+
+// unpublish ends ring's publication (a no-op if it is not current).
+func (s *Stream) unpublish(ring *gopRing) {
+	ring.close()
+	s.mu.Lock()
+	if s.ring == ring {
+		s.ring, s.pub = nil, nil
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
+	s.hub.collect(s)
+}
+
+func (s *Stream) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// collect forgets s once it has neither a publisher nor players.
+func (h *Hub) collect(s *Stream) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ring == nil && len(s.players) == 0 && h.streams[s.Path] == s {
+		delete(h.streams, s.Path)
+	}
+}
+
+// addPlayer attaches p to app/name (creating the stream: players may wait
+// for a publisher).
+func (h *Hub) addPlayer(app, name string, p *player) *Stream {
+	h.mu.Lock()
+	s := h.streamLocked(app, name)
+	s.mu.Lock()
+	s.players[p] = struct{}{}
+	s.mu.Unlock()
+	h.mu.Unlock()
+	p.stream = s
+	return s
+}
+
+func (s *Stream) removePlayer(p *player) {
+	s.mu.Lock()
+	delete(s.players, p)
+	s.mu.Unlock()
+	s.hub.collect(s)
+}
+
+// current returns the live ring (nil if none) and the channel that closes
+// when that changes.
+func (s *Stream) current() (*gopRing, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ring, s.changed
+}
+
+// waitRing waits until the stream has a publication other than prev.
+func (s *Stream) waitRing(prev *gopRing, done <-chan struct{}, timeout time.Duration) (*gopRing, error) {
+	var expire <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expire = t.C
+	}
+	for {
+		ring, changed := s.current()
+		if ring != nil && ring != prev {
+			return ring, nil
+		}
+		select {
+		case <-changed:
+		case <-done:
+			return nil, ErrPlayerClosed
+		case <-expire:
+			return nil, ErrNoPublisher
+		}
+	}
+}
+
+// append classifies nothing; it counts and appends a publisher's frame.
+func (s *Stream) append(ring *gopRing, f *Frame) {
+	switch {
+	case f.Type == TagVideo && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd|FlagCommand) == 0:
+		s.videoFrames.Add(1)
+	case f.Type == TagAudio && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd) == 0:
+		s.audioFrames.Add(1)
+	}
+	ring.append(f)
+}
+
+// maxBatch caps the frames one writev carries.
+const maxBatch = 256
+
+// player is one subscriber of one stream, of any protocol. Its goroutine
+// runs run; the connection's reader goroutine only watches for the close.
+type player struct {
+	hub    *Hub
+	stream *Stream
+	sess   *sessionInfo
+	proto  wireProto
+	conn   playerConn
+	wmu    *sync.Mutex // serialises writes with the session's own messages
+
+	done     chan struct{} // closed by stop
+	stopOnce sync.Once
+
+	// startFn is called when the player starts on a publication, before
+	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
+	// file header). endFn is called when the publication ends; a nil endFn
+	// ends the player with the publication (HTTP-FLV, WS-FLV).
+	startFn func(h *headerSet, republish bool) error
+	endFn   func() error
+
+	noAudio, noVideo, paused atomic.Bool
+	drops                    atomic.Uint64
+	lagMs                    atomic.Int64
+
+	// owned by the run goroutine
+	needKey      bool
+	lastHdrs     *headerSet
+	batch        []*Frame
+	bufs         [][]byte
+	out          net.Buffers
+	lastDeadline time.Time
+}
+
+// playerConn is where a player writes: a socket, or a file for recording.
+type playerConn interface {
+	io.Writer
+	SetWriteDeadline(time.Time) error
+}
+
+func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, wmu *sync.Mutex) *player {
+	return &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
+		done:  make(chan struct{}),
+		batch: make([]*Frame, 0, maxBatch),
+		bufs:  make([][]byte, 0, 2*maxBatch),
+	}
+}
+
+func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+
+// run plays publications of the stream until the player stops. firstWait
+// bounds the wait for the first publisher (0: forever).
+func (p *player) run(firstWait time.Duration) error {
+	var prev *gopRing
+	for republish := false; ; republish = true {
+		ring, err := p.stream.waitRing(prev, p.done, firstWait)
+		if err != nil {
+			return err
+		}
+		firstWait = 0
+		if err := p.playRing(ring, republish); err != nil {
+			return err
+		}
+		if p.endFn == nil {
+			return nil
+		}
+		if err := p.endFn(); err != nil {
+			return err
+		}
+		prev = ring
+	}
+}
+
+// playRing sends one publication: start messages, headers, then frames
+// from the join point until the publication ends.
+func (p *player) playRing(r *gopRing, republish bool) error {
+	// A player that arrives before the first keyframe starts where it
+	// arrived (and waits there for the keyframe), so that it loses nothing
+	// however fast the first frames come.
+	cursor, hdrs, key := r.joinPoint()
+	if key == nil {
+		if err := p.waitReady(r); err != nil {
+			return err
+		}
+		if !r.holds(cursor) { // a burst outran the wake-up
+			cursor, hdrs, key = r.oldestKey()
+		}
+	}
+	if err := p.startFn(r.headers(), republish); err != nil {
+		return err
+	}
+	p.needKey = key == nil
+	if err := p.writeHeaders(hdrs, key, r.newestTimestamp()); err != nil {
+		return err
+	}
+	for {
+		frames, next, wake, res := r.read(cursor, p.batch[:0], maxBatch)
+		switch {
+		case res == readClosed:
+			return nil
+		case res == readBehind || p.tooFarBehind(r, frames, cursor):
+			clear(frames)
+			c, err := p.resync(r)
+			if err != nil {
+				return err
+			}
+			cursor = c
+			continue
+		case len(frames) == 0:
+			if err := p.wait(wake); err != nil {
+				return err
+			}
+			continue
+		}
+		err := p.writeFrames(frames)
+		clear(frames) // do not keep old frames alive through the batch
+		if err != nil {
+			return err
+		}
+		cursor = next
+	}
+}
+
+func (p *player) waitReady(r *gopRing) error {
+	for {
+		ok, wake := r.ready()
+		if ok {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-p.done:
+			return ErrPlayerClosed
+		}
+	}
+}
+
+// wait blocks until the ring changes, then optionally lingers for
+// -write-delay so that more frames go out in one write.
+func (p *player) wait(wake <-chan struct{}) error {
+	select {
+	case <-wake:
+	case <-p.done:
+		return ErrPlayerClosed
+	}
+	if d := p.hub.cfg.WriteDelay.Duration; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-p.done:
+			return ErrPlayerClosed
+		}
+	}
+	return nil
+}
+
+// tooFarBehind reports whether the batch spans more than -max-lag and a
+// newer keyframe exists to skip to. It records the player's lag.
+func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
+	if len(frames) == 0 {
+		return false
+	}
+	lag := int64(int32(frames[len(frames)-1].Timestamp - frames[0].Timestamp))
+	p.lagMs.Store(lag)
+	maxLag := p.hub.cfg.MaxLag.Duration.Milliseconds()
+	if maxLag <= 0 || lag <= maxLag {
+		return false
+	}
+	key, _, keyFrame := r.joinPoint()
+	return keyFrame != nil && key > cursor
+}
+
+// resync moves a player that fell behind to the newest keyframe, sending
+// the headers of that point if they differ from what it last sent.
+func (p *player) resync(r *gopRing) (uint64, error) {
+	cursor, hdrs, key := r.joinPoint()
+	p.drops.Add(1)
+	p.stream.drops.Add(1)
+	p.needKey = key == nil
+	if hdrs != p.lastHdrs {
+		if err := p.writeHeaders(hdrs, key, r.newestTimestamp()); err != nil {
+			return 0, err
+		}
+	}
+	return cursor, nil
+}
+
+// writeHeaders sends the decoder headers h before the frames from key (nil:
+// the player starts live, at about timestamp ts). RTMP players get them
+// re-stamped with the join timestamp (Frame.joinHeaderChunks), shared per
+// keyframe; only a join without a keyframe encodes its own, once.
+func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
+	p.lastHdrs = h
+	if len(h.frames) == 0 {
+		return nil
+	}
+	var rtmp [][]byte
+	if p.proto == protoRTMP {
+		if key != nil && key.headers == h {
+			rtmp = key.joinHeaderChunks()
+		} else {
+			rtmp = restampHeaders(h, ts)
+		}
+	}
+	bufs := p.bufs[:0]
+	for i, f := range h.frames {
+		switch {
+		case p.filtered(f):
+		case rtmp != nil:
+			bufs = append(bufs, rtmp[i])
+		default:
+			bufs = f.appendWire(bufs, p.proto)
+		}
+	}
+	return p.writeBufs(bufs)
+}
+
+// writeFrames writes a batch with one writev: the whole per-player cost of
+// fan-out. Nothing here encodes or allocates.
+func (p *player) writeFrames(frames []*Frame) error {
+	bufs := p.bufs[:0]
+	for _, f := range frames {
+		if p.skip(f) {
+			continue
+		}
+		bufs = f.appendWire(bufs, p.proto)
+		p.lastHdrs = f.headers
+	}
+	if len(bufs) == 0 {
+		return nil
+	}
+	return p.writeBufs(bufs)
+}
+
+// skip reports whether f is not for this player: video before the first
+// keyframe after a start without one, muted or paused media.
+func (p *player) skip(f *Frame) bool {
+	if p.needKey && f.Type == TagVideo && !f.isHeader() {
+		if !f.isKey() {
+			return true
+		}
+		p.needKey = false
+	}
+	return p.filtered(f)
+}
+
+func (p *player) filtered(f *Frame) bool {
+	switch f.Type {
+	case TagAudio:
+		return p.noAudio.Load() || p.paused.Load()
+	case TagVideo:
+		return p.noVideo.Load() || p.paused.Load()
+	}
+	return false
+}
+
+// writeBufs writes bufs under the connection's write lock. The write
+// deadline is renewed at most once a second (timers are not free).
+func (p *player) writeBufs(bufs [][]byte) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if now := time.Now(); now.Sub(p.lastDeadline) > time.Second {
+		p.conn.SetWriteDeadline(now.Add(p.hub.cfg.WriteTimeout.Duration))
+		p.lastDeadline = now
+	}
+	// p.out lives in the player (not on the stack), so that WriteTo,
+	// which consumes it, costs no allocation.
+	p.out = bufs
+	n, err := p.out.WriteTo(p.conn)
+	p.sess.outBytes.Add(uint64(n))
+	p.hub.outBytes.Add(uint64(n))
+	return err
+}

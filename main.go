@@ -1,0 +1,504 @@
+// Command rtmphub is a live-streaming server: it takes RTMP in and serves
+// RTMP, HTTP-FLV and WebSocket-FLV out, with the Go standard library only.
+// It is also written to be read: a newcomer should be able to learn RTMP and
+// FLV from it, file by file.
+//
+//	go run .                               # RTMP on :1935, HTTP on :8000
+//	ffmpeg -re -i in.mp4 -c copy -f flv rtmp://127.0.0.1/live/cam
+//	ffplay rtmp://127.0.0.1/live/cam
+//	ffplay http://127.0.0.1:8000/live/cam.flv
+//	(ws://127.0.0.1:8000/live/cam.flv for flv.js / mpegts.js in a browser)
+//
+// # Data flow
+//
+//	publisher (TCP)
+//	  -> handshake.go   C0/C1/C2 <-> S0/S1/S2 (simple, or Flash digest)
+//	  -> chunk.go       chunks -> whole messages (per chunk stream state)
+//	  -> session.go     AMF0 commands (amf0.go): connect, publish, play, ...
+//	  -> flvmux.go      each audio/video/data message classified from its
+//	                    tag header (sequence header, keyframe, ...), legacy
+//	                    FLV and Enhanced RTMP alike
+//	  -> hub.go         streams by "/app/name": one publisher, many players
+//	  -> gop.go         the GOP ring: frames encoded once per protocol,
+//	                    held for late joiners, read by cursors
+//	  -> players        one goroutine each, one writev per batch of frames:
+//	       RTMP         pre-chunked messages (chunk.go)
+//	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
+//	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
+//	stats.go            NMS-compatible JSON API, Prometheus text, status page
+//
+// # Specifications
+//
+//   - Adobe RTMP 1.0 (2012): handshake (5.2), chunking (5.3), protocol
+//     control (5.4), user control (6.2, 7.1.7), commands (7.2).
+//   - Adobe AMF0 (2006) for command and data messages.
+//   - Adobe FLV 10.1, Annex E: FLV file header, tags, audio/video tag headers.
+//   - Enhanced RTMP v1/v2 (veovera/enhanced-rtmp): FourCC video and audio
+//     tag headers, multitrack, connect capabilities.
+//   - RFC 6455 (WebSocket): handshake, framing, control frames, close codes.
+//   - ISO/IEC 14496-10/-15/-3, AV1, VP9, RFC 7845 for the codec
+//     configuration the stats API reports (codecs.go).
+//
+// # Connection lifecycle
+//
+// As net/http's server: an accept loop that backs off on temporary errors,
+// one goroutine per connection that starts with a deferred
+// recover-and-close, and live connections tracked under a mutex so that
+// SIGINT/SIGTERM can stop accepting, close every session and exit 0.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run is main without the exit, for tests.
+func run(args []string, stderr io.Writer) int {
+	cfg, err := loadConfig(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "rtmphub:", err)
+		return 2
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	slog.SetDefault(logger)
+	srv := NewServer(cfg, logger)
+	if err := srv.Listen(); err != nil {
+		logger.Error("listen", "err", err)
+		return 1
+	}
+	srv.Serve()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	logger.Info("shutting down", "signal", s.String())
+	srv.Close()
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Duration is a time.Duration that reads "5s" from JSON.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	d.Duration = v
+	return err
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// Config holds every setting; the JSON file (-config) uses the json names,
+// flags override it.
+type Config struct {
+	RTMP     string `json:"rtmp"`     // RTMP listen address
+	HTTP     string `json:"http"`     // HTTP-FLV, WS-FLV and API listen address
+	LogLevel string `json:"logLevel"` // debug, info, warn, error
+
+	// TLS: RTMPS and HTTPS (+ WSS) listeners, off unless an address is set.
+	RTMPS   string `json:"rtmps"`
+	HTTPS   string `json:"https"`
+	TLSCert string `json:"tlsCert"` // PEM certificate chain file
+	TLSKey  string `json:"tlsKey"`  // PEM private key file
+
+	HandshakeTimeout Duration `json:"handshakeTimeout"` // RTMP handshake + connect must finish within
+	IdleTimeout      Duration `json:"idleTimeout"`      // a connection that sends nothing for this long is closed (publishers, idle RTMP)
+	WriteTimeout     Duration `json:"writeTimeout"`     // a player whose socket takes no data for this long is closed
+	MaxLag           Duration `json:"maxLag"`           // a player further behind skips to the newest keyframe
+	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
+	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
+
+	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
+	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
+	MaxConns        int `json:"maxConns"`        // connections overall (RTMP + HTTP)
+	MaxConnsPerIP   int `json:"maxConnsPerIP"`   // connections per client address
+	MaxHeaderBytes  int `json:"maxHeaderBytes"`  // HTTP request header limit
+
+	APIToken string `json:"apiToken"` // when set, /api/ needs "Authorization: Bearer <token>"
+
+	// Access control (auth.go).
+	AuthPublish bool     `json:"authPublish"` // publishers need a valid ?sign=
+	AuthPlay    bool     `json:"authPlay"`    // players need a valid ?sign=
+	AuthSecret  string   `json:"authSecret"`  // secret of NMS-style signed URLs
+	OnPublish   string   `json:"onPublish"`   // hook URL asked before a publish
+	OnPlay      string   `json:"onPlay"`      // hook URL asked before a play
+	OnDone      string   `json:"onDone"`      // hook URL told when a publish or play ends
+	HookTimeout Duration `json:"hookTimeout"` // a hook that does not answer in time denies
+}
+
+func defaultConfig() *Config {
+	return &Config{
+		RTMP:             ":1935",
+		HTTP:             ":8000",
+		LogLevel:         "info",
+		HandshakeTimeout: Duration{10 * time.Second},
+		IdleTimeout:      Duration{30 * time.Second},
+		WriteTimeout:     Duration{10 * time.Second},
+		MaxLag:           Duration{5 * time.Second},
+		PlayWait:         Duration{30 * time.Second},
+		MaxMessageSize:   16 << 20,
+		MaxChunkStreams:  64,
+		MaxConns:         20000,
+		MaxConnsPerIP:    0,
+		MaxHeaderBytes:   16 << 10,
+		HookTimeout:      Duration{5 * time.Second},
+	}
+}
+
+// loadConfig reads defaults, then the -config file, then the flags that
+// were given (flags win over the file).
+func loadConfig(args []string, stderr io.Writer) (*Config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("rtmphub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "JSON config file with the same settings")
+	bindFlags(fs, cfg)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *configFile == "" {
+		return cfg, nil
+	}
+	set := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+	b, err := os.ReadFile(*configFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", *configFile, err)
+	}
+	for name, v := range set {
+		fs.Set(name, v)
+	}
+	return cfg, nil
+}
+
+func bindFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen `address`")
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address` (HTTP-FLV, WS-FLV, API)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
+	fs.StringVar(&c.RTMPS, "rtmps", c.RTMPS, "RTMPS (RTMP over TLS) listen `address` (needs -tls-cert, -tls-key)")
+	fs.StringVar(&c.HTTPS, "https", c.HTTPS, "HTTPS + WSS listen `address` (needs -tls-cert, -tls-key)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate `file` for -rtmps and -https")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key `file` for -rtmps and -https")
+	fs.DurationVar(&c.HandshakeTimeout.Duration, "handshake-timeout", c.HandshakeTimeout.Duration, "RTMP handshake and connect must finish within")
+	fs.DurationVar(&c.IdleTimeout.Duration, "idle-timeout", c.IdleTimeout.Duration, "close an RTMP connection that sends nothing for")
+	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
+	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
+	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
+	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
+	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", c.MaxConnsPerIP, "connections per client IP (0: no limit)")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "HTTP request header limit")
+	fs.StringVar(&c.APIToken, "api-token", c.APIToken, "require this bearer token on /api/")
+	fs.BoolVar(&c.AuthPublish, "auth-publish", c.AuthPublish, "publishers need a signed URL (?sign=)")
+	fs.BoolVar(&c.AuthPlay, "auth-play", c.AuthPlay, "players need a signed URL (?sign=)")
+	fs.StringVar(&c.AuthSecret, "auth-secret", c.AuthSecret, "secret for signed URLs")
+	fs.StringVar(&c.OnPublish, "on-publish", c.OnPublish, "hook `URL` that must allow each publish (POST JSON, 2xx allows)")
+	fs.StringVar(&c.OnPlay, "on-play", c.OnPlay, "hook `URL` that must allow each play")
+	fs.StringVar(&c.OnDone, "on-done", c.OnDone, "hook `URL` told when a publish or play ends")
+	fs.DurationVar(&c.HookTimeout.Duration, "hook-timeout", c.HookTimeout.Duration, "a hook that does not answer within this denies")
+}
+
+// Server owns the listeners, the hub and every live connection.
+type Server struct {
+	cfg *Config
+	hub *Hub
+	log *slog.Logger
+
+	rtmpLn  net.Listener
+	httpLn  net.Listener
+	rtmpsLn net.Listener // nil unless -rtmps
+	httpsLn net.Listener // nil unless -https
+	http    *http.Server
+	https   *http.Server
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	perIP   map[string]int
+	closing bool
+	wg      sync.WaitGroup
+	stop    chan struct{} // closed by Close: background loops end
+}
+
+func NewServer(cfg *Config, logger *slog.Logger) *Server {
+	s := &Server{cfg: cfg, log: logger, hub: newHub(cfg), stop: make(chan struct{}),
+		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int)}
+	s.http = s.newHTTPServer()
+	s.https = s.newHTTPServer()
+	return s
+}
+
+func (s *Server) newHTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.httpHandler(),
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout.Duration,
+		IdleTimeout:       s.cfg.IdleTimeout.Duration,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ConnState:         s.httpConnState,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
+	}
+}
+
+// Listen binds the RTMP and HTTP addresses, and the TLS ones if set.
+func (s *Server) Listen() error {
+	err := s.listen()
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.log.Info("listening", "rtmp", s.rtmpLn.Addr().String(), "http", s.httpLn.Addr().String())
+	return nil
+}
+
+func (s *Server) listen() error {
+	var err error
+	if s.rtmpLn, err = net.Listen("tcp", s.cfg.RTMP); err != nil {
+		return fmt.Errorf("rtmp: %w", err)
+	}
+	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	if s.cfg.RTMPS == "" && s.cfg.HTTPS == "" {
+		return nil
+	}
+	tc, err := s.tlsConfig()
+	if err != nil {
+		return err
+	}
+	if s.cfg.RTMPS != "" {
+		if s.rtmpsLn, err = tls.Listen("tcp", s.cfg.RTMPS, tc); err != nil {
+			return fmt.Errorf("rtmps: %w", err)
+		}
+		s.log.Info("listening", "rtmps", s.rtmpsLn.Addr().String())
+	}
+	if s.cfg.HTTPS != "" {
+		if s.httpsLn, err = tls.Listen("tcp", s.cfg.HTTPS, tc); err != nil {
+			return fmt.Errorf("https: %w", err)
+		}
+		s.log.Info("listening", "https", s.httpsLn.Addr().String())
+	}
+	return nil
+}
+
+// tlsConfig loads -tls-cert / -tls-key. HTTP/2 is not offered: HTTP-FLV
+// and WebSocket take over the connection, which HTTP/2 does not allow.
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	if s.cfg.TLSCert == "" || s.cfg.TLSKey == "" {
+		return nil, errors.New("-rtmps and -https need -tls-cert and -tls-key")
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"},
+		MinVersion: tls.VersionTLS12}, nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.rtmpLn, s.httpLn, s.rtmpsLn, s.httpsLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// Serve starts the accept loops in the background.
+func (s *Server) Serve() {
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpLn, s.serveRTMP) }()
+	go func() { defer s.wg.Done(); s.http.Serve(s.httpLn) }()
+	go func() { defer s.wg.Done(); s.sampleStats(s.stop) }()
+	if s.rtmpsLn != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpsLn, s.serveRTMP) }()
+	}
+	if s.httpsLn != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.https.Serve(s.httpsLn) }()
+	}
+}
+
+// acceptLoop accepts until the listener closes, backing off on temporary
+// errors (too many open files) as net/http does.
+func (s *Server) acceptLoop(ln net.Listener, handle func(net.Conn)) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept", "err", err, "retry", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !s.track(c) {
+			c.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go s.serveConn(c, handle)
+	}
+}
+
+// serveConn runs handle for one connection; a panic there closes only
+// this connection (the last line of defence: parsers must not panic).
+func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
+	defer s.wg.Done()
+	defer s.untrack(c)
+	defer c.Close()
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	handle(c)
+}
+
+// track registers a connection, enforcing the connection limits.
+func (s *Server) track(c net.Conn) bool {
+	ip := remoteIP(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return false
+	case s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns:
+		s.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
+		return false
+	case s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP:
+		s.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	ip := remoteIP(c)
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// httpConnState tracks HTTP connections like RTMP ones. A hijacked
+// connection (HTTP-FLV, WebSocket) stays tracked until its handler
+// untracks it.
+func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		if !s.track(c) {
+			c.Close()
+		}
+	case http.StateClosed:
+		s.untrack(c)
+	}
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if !s.closing {
+		close(s.stop)
+	}
+	s.closing = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.closeListeners()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, hs := range []*http.Server{s.http, s.https} {
+		hs.Shutdown(ctx)
+		hs.Close()
+	}
+	s.wg.Wait()
+}
+
+// RTMPAddr and HTTPAddr are the bound addresses (tests listen on :0).
+func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// validName reports whether an app or stream name is safe: a restricted
+// alphabet, no path separators, not "." or "..".
+func validName(s string) bool {
+	if s == "" || len(s) > 128 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-_.~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// RTMPSAddr and HTTPSAddr are the bound TLS addresses ("" when off).
+func (s *Server) RTMPSAddr() string { return addrOf(s.rtmpsLn) }
+func (s *Server) HTTPSAddr() string { return addrOf(s.httpsLn) }
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}

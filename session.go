@@ -1,0 +1,714 @@
+// The RTMP session: one RTMP connection, from handshake to close, and the
+// command layer on top of the chunk stream.
+//
+// Adobe RTMP 1.0 specification sections implemented here:
+//   - 5.4 protocol control: Window Acknowledgement Size, Set Peer
+//     Bandwidth and Acknowledgement, sent and answered (chunk.go builds them)
+//   - 6.2 / 7.1.7 user control: StreamBegin, StreamEOF, PingRequest ->
+//     PingResponse
+//   - 7.2.1 NetConnection commands: connect (7.2.1.1), call, createStream
+//     (7.2.1.3) and the replies _result / _error
+//   - 7.2.2 NetStream commands: play (7.2.2.1), deleteStream (7.2.2.3),
+//     receiveAudio / receiveVideo (7.2.2.4-5), publish (7.2.2.6), pause
+//     (7.2.2.8), and onStatus replies
+//
+// plus the commands real encoders send that the specification does not
+// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), closeStream,
+// getStreamLength, and "@setDataFrame" for metadata.
+//
+// A publisher's media goes through Stream.append into the GOP ring; a
+// player gets a hub player whose goroutine writes the ring's pre-chunked
+// bytes while this session's goroutine keeps reading the connection.
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Window sizes announced after connect (the values nginx-rtmp and NMS use).
+const (
+	serverWindowAckSize = 2500000
+	serverPeerBandwidth = 2500000
+)
+
+// Chunk stream ids for what the session writes itself. They differ from
+// the media ones (gop.go) so that the two writers never share a chunk
+// stream's header-compression state.
+const (
+	csidCommand = 3
+	csidStatus  = 7
+)
+
+// Limits on AMF0 messages, far below the chunk layer's message limit:
+// AMF0 decoding can hold up to ~16 bytes of values per input byte.
+const (
+	maxCommandSize = 64 << 10 // command messages (connect, publish, ...)
+	maxDataSize    = 1 << 20  // data messages (onMetaData, cue points)
+)
+
+// ErrSessionClosed ends a session on purpose (refused publisher, bad
+// connect, deleteStream on a publisher); it is not logged as a failure.
+var ErrSessionClosed = errors.New("session closed")
+
+// CommandError reports a command that is malformed or not allowed.
+type CommandError struct {
+	Command string
+	Reason  string
+}
+
+func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": " + e.Reason }
+
+// rtmpSession is the state of one RTMP connection. Its goroutine reads;
+// writes happen under wmu (the player goroutine writes media too).
+type rtmpSession struct {
+	srv  *Server
+	hub  *Hub
+	conn net.Conn
+	log  *slog.Logger
+	info *sessionInfo
+
+	br *bufio.Reader
+	cr *ChunkReader
+
+	wmu sync.Mutex
+	bw  *bufio.Writer
+	cw  *ChunkWriter
+
+	app        string
+	connected  bool
+	peerWindow uint32 // the peer's Window Acknowledgement Size
+	acked      uint64 // BytesRead when we last acknowledged
+	counted    uint64 // BytesRead already added to the byte counters
+	lastRead   time.Time
+
+	pubStream *Stream
+	pubRing   *gopRing
+	pubReq    authRequest // what publish was allowed, for on_done
+	playReq   authRequest
+
+	player   *player
+	playerWG sync.WaitGroup
+}
+
+// serveRTMP is the connection handler for the RTMP listener.
+func (s *Server) serveRTMP(c net.Conn) {
+	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
+		br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
+	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
+	sess.cw = NewChunkWriter(sess.bw)
+	defer sess.cleanup()
+	err := sess.serve()
+	switch {
+	case err == nil, errors.Is(err, ErrSessionClosed), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		sess.log.Debug("rtmp session ended", "err", err)
+	default:
+		sess.log.Info("rtmp session closed", "reason", err)
+	}
+}
+
+// serve runs the handshake, then reads messages until the connection ends.
+func (s *rtmpSession) serve() error {
+	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
+	digest, err := serverHandshake(struct {
+		io.Reader
+		io.Writer
+	}{s.br, s.conn})
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	s.log.Debug("handshake done", "digest", digest)
+	s.cr = NewChunkReader(s.br, ChunkLimits{
+		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
+		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
+	})
+	for {
+		s.extendReadDeadline()
+		m, err := s.cr.ReadMessage()
+		if err != nil {
+			return err
+		}
+		s.countIn()
+		if err := s.handle(&m); err != nil {
+			return err
+		}
+		if err := s.acknowledge(); err != nil {
+			return err
+		}
+	}
+}
+
+// extendReadDeadline keeps the read deadline: the handshake timeout until
+// connect, then the idle timeout. Players may be silent (they only read),
+// so they have none. The deadline is moved at most once a second.
+func (s *rtmpSession) extendReadDeadline() {
+	if !s.connected {
+		return
+	}
+	if s.player != nil {
+		s.conn.SetReadDeadline(time.Time{})
+		return
+	}
+	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
+		s.conn.SetReadDeadline(now.Add(s.srv.cfg.IdleTimeout.Duration))
+		s.lastRead = now
+	}
+}
+
+func (s *rtmpSession) countIn() {
+	n := s.cr.BytesRead()
+	s.info.inBytes.Store(n)
+	s.hub.inBytes.Add(n - s.counted)
+	s.counted = n
+}
+
+// acknowledge sends an Acknowledgement each time the peer's window of
+// bytes has been received (section 5.4.3).
+func (s *rtmpSession) acknowledge() error {
+	n := s.cr.BytesRead()
+	if s.peerWindow == 0 || n-s.acked < uint64(s.peerWindow) {
+		return nil
+	}
+	s.acked = n
+	return s.write(ackMessage(uint32(n)))
+}
+
+// cleanup ends whatever the session was doing.
+func (s *rtmpSession) cleanup() {
+	s.endPublish()
+	s.stopPlayer()
+	s.conn.Close()
+	s.hub.endSession(s.info)
+}
+
+// handle dispatches one message by type.
+func (s *rtmpSession) handle(m *Message) error {
+	switch m.Type {
+	case MsgCommandAMF0:
+		return s.handleCommand(m, m.Payload)
+	case MsgCommandAMF3:
+		// An AMF3 command is AMF0 after one format byte (section 7.1.1).
+		if len(m.Payload) == 0 {
+			return &CommandError{"amf3", "empty payload"}
+		}
+		return s.handleCommand(m, m.Payload[1:])
+	case MsgAudio, MsgVideo:
+		return s.handleMedia(m)
+	case MsgDataAMF0, MsgDataAMF3:
+		return s.handleData(m)
+	case MsgUserControl:
+		return s.handleUserControl(m)
+	case MsgWindowAckSize:
+		return s.handleWindowAckSize(m)
+	}
+	// Acknowledgement, Set Peer Bandwidth, shared objects, aggregates:
+	// nothing to do for a live server.
+	return nil
+}
+
+func (s *rtmpSession) handleUserControl(m *Message) error {
+	ev, args, err := parseUserControl(m.Payload)
+	if err != nil {
+		return err
+	}
+	if ev == PingRequest && len(args) > 0 {
+		return s.write(userControlMessage(PingResponse, args[0]))
+	}
+	return nil
+}
+
+func (s *rtmpSession) handleWindowAckSize(m *Message) error {
+	if len(m.Payload) < 4 {
+		return &CommandError{"window ack size", "short payload"}
+	}
+	s.peerWindow = uint32(m.Payload[0])<<24 | uint32(m.Payload[1])<<16 | uint32(m.Payload[2])<<8 | uint32(m.Payload[3])
+	return nil
+}
+
+// write sends messages from the session in one flush.
+func (s *rtmpSession) write(msgs ...Message) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout.Duration))
+	for i := range msgs {
+		csid := uint32(csidCommand)
+		switch msgs[i].Type {
+		case MsgSetChunkSize, MsgAbort, MsgAck, MsgUserControl, MsgWindowAckSize, MsgSetPeerBandwidth:
+			csid = csidProtocolControl
+		case MsgDataAMF0:
+			csid = csidStatus
+		}
+		var err error
+		if msgs[i].Type == MsgSetChunkSize {
+			// announce and switch in one step, so the writer's chunk
+			// size always matches what the peer was told
+			err = s.cw.SetChunkSize(binary.BigEndian.Uint32(msgs[i].Payload))
+		} else {
+			err = s.cw.WriteMessage(csid, &msgs[i])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.bw.Flush()
+}
+
+// amfMessage builds a command (or data) message from AMF0 values.
+func amfMessage(t MessageType, streamID uint32, values ...any) Message {
+	b, err := AppendAMF0All(nil, values...)
+	if err != nil {
+		panic("rtmphub: encoding a reply: " + err.Error()) // our own values: a bug
+	}
+	return Message{Type: t, StreamID: streamID, Payload: b}
+}
+
+// statusObject is the info object of onStatus, _result and _error.
+func statusObject(level, code, desc string) Object {
+	return Object{{"level", level}, {"code", code}, {"description", desc}}
+}
+
+func onStatus(streamID uint32, level, code, desc string) Message {
+	return amfMessage(MsgCommandAMF0, streamID, "onStatus", 0.0, nil, statusObject(level, code, desc))
+}
+
+// handleCommand decodes "name, transaction id, command object, args..."
+// (section 7.1.1) and dispatches it.
+func (s *rtmpSession) handleCommand(m *Message, payload []byte) error {
+	if len(payload) > maxCommandSize {
+		return &CommandError{"?", fmt.Sprintf("%d bytes, limit %d", len(payload), maxCommandSize)}
+	}
+	vals, err := DecodeAMF0All(payload)
+	if err != nil {
+		return fmt.Errorf("command: %w", err)
+	}
+	cmd := rtmpCommand{streamID: m.StreamID, values: vals}
+	if len(vals) < 2 {
+		return &CommandError{"?", "fewer than two values"}
+	}
+	name, ok1 := vals[0].(string)
+	txn, ok2 := vals[1].(float64)
+	if !ok1 || !ok2 {
+		return &CommandError{"?", "name or transaction id of the wrong type"}
+	}
+	cmd.name, cmd.txn = name, txn
+	s.log.Debug("command", "name", name, "txn", txn)
+	if !s.connected && name != "connect" {
+		return &CommandError{name, "before connect"}
+	}
+	return s.dispatch(&cmd)
+}
+
+// rtmpCommand is a decoded command message.
+type rtmpCommand struct {
+	name     string
+	txn      float64
+	streamID uint32
+	values   []any // name, txn, command object, optional arguments
+}
+
+// arg returns the i-th optional argument (after the command object).
+func (c *rtmpCommand) arg(i int) any {
+	if len(c.values) <= 3+i {
+		return nil
+	}
+	return c.values[3+i]
+}
+
+func (c *rtmpCommand) stringArg(i int) string {
+	s, _ := c.arg(i).(string)
+	return s
+}
+
+func (s *rtmpSession) dispatch(c *rtmpCommand) error {
+	switch c.name {
+	case "connect":
+		return s.onConnect(c)
+	case "createStream":
+		return s.write(amfMessage(MsgCommandAMF0, 0, "_result", c.txn, nil, float64(mediaStreamID)))
+	case "releaseStream":
+		return s.reply(c, nil)
+	case "getStreamLength":
+		// A live stream has no length: answer 0 (ffmpeg wants a number).
+		return s.reply(c, 0.0)
+	case "FCPublish":
+		return s.onFCPublish(c)
+	case "publish":
+		return s.onPublish(c)
+	case "play":
+		return s.onPlay(c)
+	case "FCUnpublish", "deleteStream", "closeStream":
+		return s.onStop(c)
+	case "receiveAudio", "receiveVideo":
+		return s.onReceive(c)
+	case "pause":
+		return s.onPause(c)
+	case "_result", "_error", "onStatus", "_checkbw", "onBWDone":
+		return nil
+	}
+	if c.txn == 0 {
+		return nil
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "_error", c.txn, nil,
+		statusObject("error", "NetConnection.Call.Failed", "unknown command "+c.name)))
+}
+
+// reply answers a command that expects a transaction result.
+func (s *rtmpSession) reply(c *rtmpCommand, v any) error {
+	if c.txn == 0 {
+		return nil
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "_result", c.txn, nil, v))
+}
+
+// onConnect validates app and tcUrl, then sends Window Acknowledgement
+// Size, Set Peer Bandwidth, Set Chunk Size and the _result, in one write.
+func (s *rtmpSession) onConnect(c *rtmpCommand) error {
+	if s.connected {
+		return &CommandError{"connect", "sent twice"}
+	}
+	var obj Object
+	if len(c.values) >= 3 {
+		obj, _ = c.values[2].(Object)
+	}
+	if obj == nil {
+		return &CommandError{"connect", "no command object"}
+	}
+	app, err := connectApp(obj)
+	if err != nil {
+		s.write(amfMessage(MsgCommandAMF0, 0, "_error", c.txn, nil,
+			statusObject("error", "NetConnection.Connect.Rejected", err.Error())))
+		return fmt.Errorf("%w: %v", ErrSessionClosed, err)
+	}
+	s.app, s.connected = app, true
+	s.conn.SetReadDeadline(time.Time{})
+	s.log.Debug("connect", "app", app)
+	info := statusObject("status", "NetConnection.Connect.Success", "Connection succeeded.")
+	info = append(info, Property{"objectEncoding", objectEncoding(obj)})
+	return s.write(
+		windowAckSizeMessage(serverWindowAckSize),
+		setPeerBandwidthMessage(serverPeerBandwidth, BandwidthDynamic),
+		setChunkSizeMessage(outChunkSize),
+		amfMessage(MsgCommandAMF0, 0, "_result", c.txn, connectProperties(obj), info),
+	)
+}
+
+// connectProperties is the first _result object of connect: server
+// version and capabilities, plus the Enhanced RTMP answers (enhanced.go).
+func connectProperties(req Object) Object {
+	props := Object{{"fmsVer", "FMS/3,0,1,123"}, {"capabilities", 31.0}, {"mode", 1.0}}
+	return append(props, enhancedConnectReply(req)...)
+}
+
+func objectEncoding(obj Object) float64 {
+	v, _ := obj.Number("objectEncoding")
+	return v
+}
+
+// connectApp extracts the application name from connect's "app" (which
+// may carry a query or a trailing slash) and checks that tcUrl, when
+// present, is a URL.
+func connectApp(obj Object) (string, error) {
+	if tc, ok := obj.Get("tcUrl"); ok {
+		s, isStr := tc.(string)
+		u, err := url.Parse(s)
+		if !isStr || err != nil || u.Scheme == "" || u.Host == "" {
+			return "", fmt.Errorf("invalid tcUrl %q", truncate(fmt.Sprint(tc), 64))
+		}
+	}
+	app, _, _ := strings.Cut(obj.String("app"), "?")
+	app = strings.Trim(app, "/")
+	if !validName(app) {
+		return "", fmt.Errorf("invalid app %q", truncate(app, 64))
+	}
+	return app, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// splitStreamKey splits "name?query" into the stream name and its query.
+func splitStreamKey(key string) (name, query string) {
+	name, query, _ = strings.Cut(key, "?")
+	return name, query
+}
+
+func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
+	name, _ := splitStreamKey(c.stringArg(0))
+	if err := s.reply(c, nil); err != nil {
+		return err
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCPublish", 0.0, nil,
+		statusObject("status", "NetStream.Publish.Start", name)))
+}
+
+// onPublish makes this session the stream's publisher. A refused
+// publisher gets NetStream.Publish.BadName and is closed before any of its
+// media is read (DESIGN.md property 5).
+func (s *rtmpSession) onPublish(c *rtmpCommand) error {
+	name, query := splitStreamKey(c.stringArg(0))
+	sid := c.streamID
+	if s.pubRing != nil || s.player != nil {
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "already publishing or playing")
+	}
+	if !validName(name) {
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
+	}
+	req := s.authRequest("publish", name, query)
+	if err := s.srv.authorize(req); err != nil {
+		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
+	}
+	stream, ring, err := s.hub.publish(s.app, name, s.info)
+	if err != nil {
+		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
+	}
+	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
+	s.log.Info("publish", "stream", stream.Path)
+	s.srv.publishStarted(stream, ring)
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+func (s *rtmpSession) refusePublish(sid uint32, code, desc string) error {
+	s.write(onStatus(sid, "error", code, desc))
+	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
+}
+
+// handleMedia classifies an audio or video message and appends it to the
+// ring. Media from a connection that is not publishing is dropped.
+func (s *rtmpSession) handleMedia(m *Message) error {
+	if s.pubRing == nil || len(m.Payload) == 0 {
+		return nil
+	}
+	info, err := ClassifyTag(TagType(m.Type), m.Payload)
+	if err != nil {
+		s.log.Debug("unclassified media passed through", "err", err)
+	}
+	s.pubStream.append(s.pubRing, newFrame(TagType(m.Type), m.Timestamp, info, m.Payload))
+	return nil
+}
+
+// handleData turns "@setDataFrame onMetaData {...}" into the metadata
+// frame players get as "onMetaData {...}" (the bytes after the first
+// value, unchanged). Other data messages pass through as they are.
+func (s *rtmpSession) handleData(m *Message) error {
+	if s.pubRing == nil {
+		return nil
+	}
+	if len(m.Payload) > maxDataSize {
+		return &CommandError{"data", fmt.Sprintf("%d bytes, limit %d", len(m.Payload), maxDataSize)}
+	}
+	payload := m.Payload
+	if m.Type == MsgDataAMF3 && len(payload) > 0 {
+		payload = payload[1:]
+	}
+	v, rest, err := DecodeAMF0(payload)
+	if err != nil {
+		return fmt.Errorf("data message: %w", err)
+	}
+	var info TagInfo
+	switch v {
+	case "@setDataFrame":
+		payload = rest
+		info.Flags = FlagConfig
+	case "onMetaData":
+		info.Flags = FlagConfig
+	case "|RtmpSampleAccess":
+		return nil
+	}
+	s.pubStream.append(s.pubRing, newFrame(TagScript, m.Timestamp, info, payload))
+	return nil
+}
+
+// endPublish ends this session's publication, if any.
+func (s *rtmpSession) endPublish() {
+	if s.pubRing == nil {
+		return
+	}
+	s.pubStream.unpublish(s.pubRing)
+	s.log.Info("unpublished", "stream", s.pubStream.Path)
+	s.pubStream, s.pubRing = nil, nil
+	s.info.setStream("", "", false)
+	s.srv.sessionDone(s.pubReq)
+}
+
+func (s *rtmpSession) authRequest(action, name, query string) authRequest {
+	return authRequest{Action: action, Protocol: "rtmp", App: s.app, Name: name, Query: query,
+		ClientIP: remoteIP(s.conn), ID: s.info.ID}
+}
+
+// onStop handles FCUnpublish, deleteStream and closeStream: the stream
+// stops, the connection stays.
+func (s *rtmpSession) onStop(c *rtmpCommand) error {
+	s.endPublish()
+	if c.name == "closeStream" || c.name == "deleteStream" {
+		s.stopPlayer()
+	}
+	if c.name == "FCUnpublish" {
+		return s.reply(c, nil)
+	}
+	return nil
+}
+
+// onPlay starts a player: StreamBegin, Play.Reset, Play.Start and
+// |RtmpSampleAccess at once, then the media from the player goroutine.
+func (s *rtmpSession) onPlay(c *rtmpCommand) error {
+	name, query := splitStreamKey(c.stringArg(0))
+	sid := c.streamID
+	if s.player != nil || s.pubRing != nil {
+		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
+	}
+	if !validName(name) {
+		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
+		return fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
+	}
+	req := s.authRequest("play", name, query)
+	if err := s.srv.authorize(req); err != nil {
+		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
+		return fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
+	}
+	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
+	stream := s.srv.addPlayer(s.app, name, p)
+	s.info.setStream(s.app, name, false)
+	ring, _ := stream.current()
+	p.startFn = s.playStart(sid, stream.Path, ring == nil)
+	p.endFn = s.playEnd(sid, stream.Path)
+	s.player, s.playReq = p, req
+	err := s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Play.Reset", "Playing and resetting "+stream.Path+"."),
+		onStatus(sid, "status", "NetStream.Play.Start", "Started playing "+stream.Path+"."),
+		amfMessage(MsgDataAMF0, sid, "|RtmpSampleAccess", true, true))
+	if err != nil {
+		return err
+	}
+	s.log.Info("play", "stream", stream.Path)
+	s.playerWG.Add(1)
+	go s.runPlayer(p)
+	return nil
+}
+
+// runPlayer is the player goroutine; a write failure closes the
+// connection so that the reading side ends too.
+func (s *rtmpSession) runPlayer(p *player) {
+	defer s.playerWG.Done()
+	err := p.run(0)
+	if !errors.Is(err, ErrPlayerClosed) {
+		s.log.Info("player stopped", "reason", err)
+		s.conn.Close()
+	}
+}
+
+// playStart sends, when a publisher (re)appears, StreamBegin and
+// NetStream.Play.PublishNotify; the first publication of a player that did
+// not wait needs nothing (play already said Play.Start).
+func (s *rtmpSession) playStart(sid uint32, path string, waited bool) func(*headerSet, bool) error {
+	return func(_ *headerSet, republish bool) error {
+		if !republish && !waited {
+			return nil
+		}
+		return s.write(userControlMessage(StreamBegin, sid),
+			onStatus(sid, "status", "NetStream.Play.PublishNotify", path+" is now published."))
+	}
+}
+
+// playEnd tells an RTMP player that the publisher left: StreamEOF and
+// NetStream.Play.UnpublishNotify. The player then waits for the next one.
+func (s *rtmpSession) playEnd(sid uint32, path string) func() error {
+	return func() error {
+		return s.write(userControlMessage(StreamEOF, sid),
+			onStatus(sid, "status", "NetStream.Play.UnpublishNotify", path+" is now unpublished."))
+	}
+}
+
+func (s *rtmpSession) stopPlayer() {
+	if s.player == nil {
+		return
+	}
+	s.player.stop()
+	s.playerWG.Wait()
+	s.player.stream.removePlayer(s.player)
+	s.player = nil
+	s.srv.sessionDone(s.playReq)
+}
+
+// onReceive handles receiveAudio / receiveVideo (bool argument).
+func (s *rtmpSession) onReceive(c *rtmpCommand) error {
+	on, _ := c.arg(0).(bool)
+	if s.player == nil {
+		return nil
+	}
+	if c.name == "receiveAudio" {
+		s.player.noAudio.Store(!on)
+	} else {
+		s.player.noVideo.Store(!on)
+	}
+	return nil
+}
+
+// onPause handles pause(flag, milliseconds): a live stream skips what
+// arrives while paused.
+func (s *rtmpSession) onPause(c *rtmpCommand) error {
+	pause, _ := c.arg(0).(bool)
+	if s.player == nil {
+		return nil
+	}
+	s.player.paused.Store(pause)
+	code := "NetStream.Unpause.Notify"
+	if pause {
+		code = "NetStream.Pause.Notify"
+	}
+	return s.write(onStatus(c.streamID, "status", code, s.player.stream.Path))
+}
+
+// Enhanced RTMP v2 ("Enhancing NetConnection connect Command"): a client
+// lists the FourCCs it handles in connect (fourCcList, or the
+// videoFourCcInfoMap / audioFourCcInfoMap capability maps) and its extended
+// capabilities (capsEx); the server answers in the same properties of its
+// _result. rtmphub forwards every codec byte-exact, so it answers
+// CanForward for all ("*"), and supports multitrack and ModEx pass-through.
+const (
+	fourCcCanDecode  = 0x01
+	fourCcCanEncode  = 0x02
+	fourCcCanForward = 0x04
+
+	capsExReconnect  = 0x01
+	capsExMultitrack = 0x02
+	capsExModEx      = 0x04
+	capsExNanoOffset = 0x08
+)
+
+// supportedFourCCs are the FourCCs rtmphub classifies (flvmux.go); others
+// still pass through unchanged.
+var supportedFourCCs = []any{"av01", "vp09", "vp08", "hvc1", "avc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"}
+
+// enhancedConnectReply returns the Enhanced RTMP properties for connect's
+// _result, or nothing for a legacy client.
+func enhancedConnectReply(req Object) []Property {
+	_, list := req.Get("fourCcList")
+	_, vmap := req.Get("videoFourCcInfoMap")
+	_, amap := req.Get("audioFourCcInfoMap")
+	_, caps := req.Get("capsEx")
+	if !list && !vmap && !amap && !caps {
+		return nil
+	}
+	all := ECMAArray{{"*", float64(fourCcCanForward)}}
+	return []Property{
+		{"fourCcList", StrictArray(supportedFourCCs)},
+		{"videoFourCcInfoMap", all},
+		{"audioFourCcInfoMap", all},
+		{"capsEx", float64(capsExMultitrack | capsExModEx)},
+	}
+}
