@@ -222,6 +222,7 @@ func (h *Hub) addPlayer(app, name string, p *player) *Stream {
 	s := h.streamLocked(app, name)
 	s.mu.Lock()
 	s.players[p] = struct{}{}
+	p.attachedTo = s.ring
 	s.mu.Unlock()
 	h.mu.Unlock()
 	p.stream = s
@@ -297,6 +298,8 @@ type player struct {
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
 	// file header). endFn is called when the publication ends; a nil endFn
 	// ends the player with the publication (HTTP-FLV, WS-FLV).
+	attachedTo *gopRing // the publication live when the player attached (nil: none)
+
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
 
@@ -339,7 +342,9 @@ func (p *player) run(firstWait time.Duration) error {
 			return err
 		}
 		firstWait = 0
-		if err := p.playRing(ring, republish); err != nil {
+		// a publication that began after the player attached is played
+		// from its start
+		if err := p.playRing(ring, republish, ring != p.attachedTo); err != nil {
 			return err
 		}
 		if p.endFn == nil {
@@ -354,11 +359,16 @@ func (p *player) run(firstWait time.Duration) error {
 
 // playRing sends one publication: start messages, headers, then frames
 // from the join point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
-	// A player that arrives before the first keyframe starts where it
-	// arrived (and waits there for the keyframe), so that it loses nothing
-	// however fast the first frames come.
+//
+// A player that was there before the publication began (fromStart) plays it from
+// its first frame, headers included, however fast the first frames came;
+// one that arrives before the first keyframe starts where it arrived and
+// waits there for the keyframe.
+func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
 	cursor, hdrs, key := r.joinPoint()
+	if fromStart && r.holds(0) {
+		cursor, hdrs, key = 0, &headerSet{}, nil
+	}
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err

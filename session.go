@@ -529,7 +529,15 @@ func (s *rtmpSession) handleData(m *Message) error {
 	case "|RtmpSampleAccess":
 		return nil
 	}
-	s.pubStream.append(s.pubRing, newFrame(TagScript, m.Timestamp, info, payload))
+	ts := m.Timestamp
+	if info.Flags&FlagConfig != 0 {
+		// Stream metadata is stamped 0 for every player: ffmpeg's FLV
+		// reader turns an onMetaData with any other timestamp into a
+		// spurious data stream (GStreamer publishes it at its running
+		// time). The payload is passed through unchanged.
+		ts = 0
+	}
+	s.pubStream.append(s.pubRing, newFrame(TagScript, ts, info, payload))
 	return nil
 }
 
