@@ -111,14 +111,14 @@ func ffmpegDecode(t *testing.T, url string, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d+20*time.Second)
 	defer cancel()
-	// -vsync passthrough: the null muxer otherwise rounds each frame's
-	// time to its 1/30 s time base, and when the first audio timestamp
-	// falls half a frame from the video's (as it does for some join points
-	// on any server) it reports two frames on one tick as "non
-	// monotonically increasing dts". That is output rounding, not the
-	// stream; decode errors are still reported.
+	// -enc_time_base:v -1 keeps the input's 1 ms time base: with the
+	// default 1/30 s, when the first audio timestamp lies half a frame from
+	// the video's (as it does at some join points on any server, and in a
+	// file saved from one), ffmpeg rounds two frames onto one tick and
+	// reports "non monotonically increasing dts". That is output rounding,
+	// not the stream; decode errors are still reported.
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-v", "error", "-rw_timeout", "10000000",
-		"-i", url, "-t", fmt.Sprint(d.Seconds()), "-vsync", "passthrough", "-f", "null", "-")
+		"-i", url, "-t", fmt.Sprint(d.Seconds()), "-enc_time_base:v", "-1", "-f", "null", "-")
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("ffmpeg decode %s: %v\n%s", url, err, out)
@@ -200,7 +200,7 @@ func TestFFmpegManyPlayers(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-v", "error",
-				"-i", rtmpURL(srv, "/live/many"), "-t", "2", "-vsync", "passthrough", "-f", "null", "-").CombinedOutput()
+				"-i", rtmpURL(srv, "/live/many"), "-t", "2", "-enc_time_base:v", "-1", "-f", "null", "-").CombinedOutput()
 			if err == nil && len(bytes.TrimSpace(out)) > 0 {
 				err = fmt.Errorf("%s", out)
 			}
