@@ -215,6 +215,88 @@ func waitPlayers(t *testing.T, srv *Server, app, name string, n int) {
 	t.Fatalf("/%s/%s never had %d players", app, name, n)
 }
 
+// ffmpegFrames decodes d seconds of url with ffmpeg into framecrc (one
+// line per decoded frame, after a header naming each output stream) and
+// returns the header lines that describe the streams and the frame count
+// of each stream. Any warning, and any error (-xerror), is an error.
+func ffmpegFrames(url string, d time.Duration) (header string, counts map[string]int, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-v", "warning", "-xerror",
+		"-rw_timeout", "20000000", "-i", url, "-t", fmt.Sprint(d.Seconds()), "-map", "0", "-f", "framecrc", "-")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		return "", nil, fmt.Errorf("ffmpeg %s: %v\n%s", url, err, stderr.Bytes())
+	}
+	counts = map[string]int{}
+	var hdr strings.Builder
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#media_type"), strings.HasPrefix(line, "#dimensions"),
+			strings.HasPrefix(line, "#sample_rate"), strings.HasPrefix(line, "#channel_layout_name"):
+			hdr.WriteString(line + "\n")
+		case line != "" && line[0] != '#':
+			idx, _, _ := strings.Cut(line, ",")
+			counts[idx]++
+		}
+	}
+	return hdr.String(), counts, nil
+}
+
+// checkFrames wants exactly a 640x360 video stream and a 44.1 kHz stereo
+// audio stream, and about as many frames as d holds (30 fps; AAC frames
+// of 1024 samples).
+func checkFrames(t *testing.T, url string, d time.Duration, hdr string, counts map[string]int, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "#media_type 0: video\n#dimensions 0: 640x360\n#media_type 1: audio\n" +
+		"#sample_rate 1: 44100\n#channel_layout_name 1: stereo\n"
+	if hdr != want || len(counts) != 2 {
+		t.Fatalf("%s: decoded streams\n%s(frames %v), want\n%s", url, hdr, counts, want)
+	}
+	secs := d.Seconds()
+	if v, a := counts["0"], counts["1"]; float64(v) < 0.8*30*secs || float64(a) < 0.8*44100/1024*secs {
+		t.Fatalf("%s: %d video and %d audio frames decoded in %v", url, v, a, d)
+	}
+	t.Logf("%s: %d video, %d audio frames decoded, no warning", url, counts["0"], counts["1"])
+}
+
+// ffmpeg and ffprobe read HTTP-FLV as a late joiner (a GOP or more after
+// the start, where the headers and metadata come from the cache) and as a
+// player that connected before the publisher: h264 and aac, 640x360, no
+// extra (data or subtitle) stream, every frame decoded without a warning.
+// RTMP late joiners are probed too: their re-stamped headers must not
+// make ffmpeg see a subtitle stream either.
+func TestFFmpegHTTPFLVDecode(t *testing.T) {
+	requireFFmpeg(t)
+	srv := startServer(t, nil)
+	startFFmpegPublisher(t, rtmpURL(srv, "/live/late"))
+	waitLive(t, srv, "live", "late")
+	time.Sleep(1500 * time.Millisecond) // past the second keyframe
+	checkProbe(t, ffprobe(t, httpURL(srv, "/live/late.flv")))
+	checkProbe(t, ffprobe(t, rtmpURL(srv, "/live/late")))
+	u := httpURL(srv, "/live/late.flv?sign=x")
+	hdr, counts, err := ffmpegFrames(u, 3*time.Second)
+	checkFrames(t, u, 3*time.Second, hdr, counts, err)
+
+	// Before the publisher: the player gets the response head at once and
+	// the FLV header when the publisher's headers are known.
+	done := make(chan struct{})
+	u = httpURL(srv, "/live/early.flv")
+	go func() {
+		defer close(done)
+		hdr, counts, err = ffmpegFrames(u, 3*time.Second)
+	}()
+	waitPlayers(t, srv, "live", "early", 1)
+	startFFmpegPublisher(t, rtmpURL(srv, "/live/early"))
+	<-done
+	checkFrames(t, u, 3*time.Second, hdr, counts, err)
+}
+
 // wsResult is the line wsclient.mjs prints at the end.
 type wsResult struct {
 	Mode                               string
