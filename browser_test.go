@@ -22,8 +22,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,7 +162,8 @@ func checkPlayed(t *testing.T, r playResult) {
 }
 
 // mpegts.js and flv.js each play HTTP-FLV and WS-FLV in headless Chromium,
-// with a low-latency configuration and with the libraries' defaults.
+// with a low-latency configuration, with the libraries' defaults, and
+// (mpegts.js) demuxing in a Web Worker.
 func TestBrowserPlayback(t *testing.T) {
 	requireFFmpeg(t)
 	requireChromium(t)
@@ -169,7 +172,8 @@ func TestBrowserPlayback(t *testing.T) {
 	waitLive(t, srv, "live", "web")
 	httpU := httpURL(srv, "/live/web.flv?sign=any")
 	wsU := "ws://" + srv.HTTPAddr() + "/live/web.flv"
-	runPlay(t, 8, "--configs", "live,default", httpU, wsU)
+	// 2 URLs x 2 libraries x 2 configurations, and mpegts.js in a worker
+	runPlay(t, 10, "--configs", "live,default,worker", httpU, wsU)
 }
 
 // Players that open the page before the publisher starts wait for it (the
@@ -484,6 +488,47 @@ func rawHTTP(srv *Server, req string) (*http.Response, net.Conn, error) {
 	return resp, c, nil
 }
 
+// oddRequests are malformed or unusual requests to the HTTP port, with
+// the status each must get (a stream /live/v is live, -play-wait short).
+var oddRequests = []struct {
+	name, req string
+	status    int
+}{
+	// NMS 4.4.3 crashes on the first two.
+	{"dotted app", "GET /a.b/c.flv HTTP/1.1\r\n" + oddHost + "\r\n", 200}, // a valid path: waits, then ends
+	{"ws upgrade to /", "GET / HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "\r\n", 404},
+	{"ws upgrade to api", "GET /api/v1/streams HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "\r\n", 404},
+	{"ws upgrade to bad name", "GET /live/a%20b.flv HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "\r\n", 404},
+	{"ws upgrade to non-flv", "GET /live/v.mp4 HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "\r\n", 404},
+	{"ws no key", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+	{"ws short key", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n\r\n", 400},
+	{"ws key not base64", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!!!\r\n\r\n", 400},
+	{"ws two keys", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n\r\n", 400},
+	{"ws version 8", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 426},
+	{"ws no version", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 426},
+	{"ws over HTTP/1.0", "GET /live/v.flv HTTP/1.0\r\n" + oddHost + wsGoodHeaders + "\r\n", 400},
+	{"ws POST", "POST /live/v.flv HTTP/1.1\r\n" + oddHost + wsGoodHeaders + "Content-Length: 0\r\n\r\n", 405},
+	{"ws case-insensitive", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "upgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 101},
+	{"root", "GET / HTTP/1.1\r\n" + oddHost + "\r\n", 200},
+	{"no app", "GET /v.flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"empty name", "GET /live/.flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"dot-dot", "GET /live/..flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"encoded slash", "GET /live/a%2Fb.flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"nul byte", "GET /live/a%00.flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"deep path", "GET /live/a/b/c.flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"long name", "GET /live/" + strings.Repeat("n", 200) + ".flv HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"upper-case suffix", "GET /live/v.FLV HTTP/1.1\r\n" + oddHost + "\r\n", 404},
+	{"PUT", "PUT /live/v.flv HTTP/1.1\r\n" + oddHost + "Content-Length: 0\r\n\r\n", 405},
+	{"HEAD", "HEAD /live/v.flv HTTP/1.1\r\n" + oddHost + "\r\n", 200},
+	{"OPTIONS preflight", "OPTIONS /live/v.flv HTTP/1.1\r\n" + oddHost + "Origin: http://127.0.0.1:1\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: range\r\n\r\n", 204},
+	{"query string", "GET /live/v.flv?sign=1-abc&x=%zz HTTP/1.1\r\n" + oddHost + "\r\n", 200},
+	{"headers too large", "GET /live/v.flv HTTP/1.1\r\n" + oddHost + "X-Big: " + strings.Repeat("b", 40<<10) + "\r\n\r\n", 431},
+	{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400},
+	{"no host", "GET /live/v.flv HTTP/1.1\r\n\r\n", 400},
+}
+
+const oddHost = "Host: x\r\n"
+
 // Malformed and odd HTTP requests get a clear answer on their own
 // connection; HTTP-FLV and WS-FLV players of the stream go on.
 func TestHTTPMalformedRequests(t *testing.T) {
@@ -494,43 +539,7 @@ func TestHTTPMalformedRequests(t *testing.T) {
 		startVictim(t, "ws-flv", dialWS(t, srv.HTTPAddr(), "/live/v.flv")),
 	}
 	counts := make([]int64, len(victims))
-	h := "Host: x\r\n"
-	for _, c := range []struct {
-		name, req string
-		status    int
-	}{
-		// NMS 4.4.3 crashes on the first two.
-		{"dotted app", "GET /a.b/c.flv HTTP/1.1\r\n" + h + "\r\n", 200}, // a valid path: waits, then ends
-		{"ws upgrade to /", "GET / HTTP/1.1\r\n" + h + wsGoodHeaders + "\r\n", 404},
-		{"ws upgrade to api", "GET /api/v1/streams HTTP/1.1\r\n" + h + wsGoodHeaders + "\r\n", 404},
-		{"ws upgrade to bad name", "GET /live/a%20b.flv HTTP/1.1\r\n" + h + wsGoodHeaders + "\r\n", 404},
-		{"ws upgrade to non-flv", "GET /live/v.mp4 HTTP/1.1\r\n" + h + wsGoodHeaders + "\r\n", 404},
-		{"ws no key", "GET /live/v.flv HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
-		{"ws short key", "GET /live/v.flv HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n\r\n", 400},
-		{"ws key not base64", "GET /live/v.flv HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!!!\r\n\r\n", 400},
-		{"ws two keys", "GET /live/v.flv HTTP/1.1\r\n" + h + wsGoodHeaders + "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n\r\n", 400},
-		{"ws version 8", "GET /live/v.flv HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 426},
-		{"ws no version", "GET /live/v.flv HTTP/1.1\r\n" + h + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 426},
-		{"ws over HTTP/1.0", "GET /live/v.flv HTTP/1.0\r\n" + h + wsGoodHeaders + "\r\n", 400},
-		{"ws POST", "POST /live/v.flv HTTP/1.1\r\n" + h + wsGoodHeaders + "Content-Length: 0\r\n\r\n", 405},
-		{"ws case-insensitive", "GET /live/v.flv HTTP/1.1\r\n" + h + "upgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 101},
-		{"root", "GET / HTTP/1.1\r\n" + h + "\r\n", 200},
-		{"no app", "GET /v.flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"empty name", "GET /live/.flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"dot-dot", "GET /live/..flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"encoded slash", "GET /live/a%2Fb.flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"nul byte", "GET /live/a%00.flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"deep path", "GET /live/a/b/c.flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"long name", "GET /live/" + strings.Repeat("n", 200) + ".flv HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"upper-case suffix", "GET /live/v.FLV HTTP/1.1\r\n" + h + "\r\n", 404},
-		{"PUT", "PUT /live/v.flv HTTP/1.1\r\n" + h + "Content-Length: 0\r\n\r\n", 405},
-		{"HEAD", "HEAD /live/v.flv HTTP/1.1\r\n" + h + "\r\n", 200},
-		{"OPTIONS preflight", "OPTIONS /live/v.flv HTTP/1.1\r\n" + h + "Origin: http://127.0.0.1:1\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: range\r\n\r\n", 204},
-		{"query string", "GET /live/v.flv?sign=1-abc&x=%zz HTTP/1.1\r\n" + h + "\r\n", 200},
-		{"headers too large", "GET /live/v.flv HTTP/1.1\r\n" + h + "X-Big: " + strings.Repeat("b", 40<<10) + "\r\n\r\n", 431},
-		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400},
-		{"no host", "GET /live/v.flv HTTP/1.1\r\n\r\n", 400},
-	} {
+	for _, c := range oddRequests {
 		resp, conn, err := rawHTTP(srv, c.req)
 		if err != nil {
 			t.Fatalf("%s: no response: %v", c.name, err)
@@ -850,4 +859,28 @@ func containsSlice(writes [][]byte, b []byte) bool {
 		}
 	}
 	return false
+}
+
+// FuzzHTTPRequest sends any request that net/http parses through the
+// server's whole HTTP routing (FLV paths, WebSocket handshakes, CORS,
+// status pages): no input may panic, and each gets a real status. The
+// recorder cannot be hijacked, so a request that would play fails there.
+func FuzzHTTPRequest(f *testing.F) {
+	for _, c := range oddRequests {
+		f.Add([]byte(c.req))
+	}
+	srv := NewServer(defaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	handler := srv.httpHandler()
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			return // refused by net/http before any of our code runs
+		}
+		req.RemoteAddr = "127.0.0.1:1"
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code < 100 || rec.Code > 599 {
+			t.Fatalf("status %d for %q", rec.Code, raw)
+		}
+	})
 }

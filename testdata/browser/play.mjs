@@ -43,10 +43,12 @@ const libFiles = {
 };
 
 // Player configurations: "live" is what a low-latency page uses; "default"
-// leaves every option of the library at its default (stash buffer on).
+// leaves every option of the library at its default (stash buffer on);
+// "worker" demuxes in a Web Worker.
 const configs = {
   live: { enableStashBuffer: false, liveBufferLatencyChasing: true },
   default: {},
+  worker: { enableWorker: true },
 };
 
 const page = `<!doctype html><meta charset=utf-8><title>rtmphub play check</title>
@@ -133,7 +135,10 @@ async function openTab() {
 const cases = [];
 for (const url of urls)
   for (const lib of libsWanted)
-    for (const cfgName of configsWanted) cases.push([url, lib, cfgName]);
+    for (const cfgName of configsWanted)
+      // flv.js 1.6.2's worker mode fails in its own dist bundle ("Class
+      // extends value undefined"), whatever the server: not a case.
+      if (!(lib === "flv.js" && cfgName === "worker")) cases.push([url, lib, cfgName]);
 
 let ok = true;
 try {
