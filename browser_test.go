@@ -227,7 +227,8 @@ func ffmpegFrames(url string, d time.Duration) (header string, counts map[string
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-v", "warning", "-xerror",
-		"-rw_timeout", "20000000", "-i", url, "-t", fmt.Sprint(d.Seconds()), "-map", "0", "-f", "framecrc", "-")
+		"-rw_timeout", "20000000", "-i", url, "-t", fmt.Sprint(d.Seconds()), "-map", "0",
+		"-enc_time_base:v", "-1", "-f", "framecrc", "-") // time base: see ffmpegDecode
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
