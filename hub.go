@@ -70,6 +70,7 @@ type sessionInfo struct {
 
 	inBytes  atomic.Uint64
 	outBytes atomic.Uint64
+	conn     *countingConn // the socket's byte counters (stats.go), nil if not a counted socket
 }
 
 func (s *sessionInfo) setStream(app, name string, publisher bool) {
@@ -92,6 +93,10 @@ func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo 
 		RemoteAddr: c.RemoteAddr().String(),
 		Started:    time.Now(),
 		closeFn:    closeFn,
+		conn:       countingOf(c),
+	}
+	if s.conn != nil {
+		s.conn.attach(h) // its bytes count in the network totals from now on
 	}
 	h.mu.Lock()
 	h.sessions[s.ID] = s
@@ -558,8 +563,6 @@ func (p *player) writeBufs(bufs [][]byte) error {
 	// p.out lives in the player (not on the stack), so that WriteTo,
 	// which consumes it, costs no allocation.
 	p.out = bufs
-	n, err := p.out.WriteTo(p.conn)
-	p.sess.outBytes.Add(uint64(n))
-	p.hub.outBytes.Add(uint64(n))
+	_, err := writeBuffers(p.conn, &p.out) // one writev, bytes counted (stats.go)
 	return err
 }
