@@ -930,17 +930,17 @@ func parseStreamMeta(payload []byte) streamMeta {
 
 // fromMeta fills what the headers did not say from onMetaData.
 func (m *mediaInfo) fromMeta(meta streamMeta) {
-	ok := func(v float64) bool { return v > 0 && v < maxPictureDim*16 }
-	if m.video.Width == 0 && ok(meta.width) && ok(meta.height) {
+	in := func(v, limit float64) bool { return v > 0 && v <= limit } // and not NaN
+	if m.video.Width == 0 && in(meta.width, maxPictureDim) && in(meta.height, maxPictureDim) {
 		m.video.Width, m.video.Height = int(meta.width), int(meta.height)
 	}
-	if ok(meta.fps) {
+	if in(meta.fps, 1000) {
 		m.video.FrameRate = meta.fps
 	}
-	if m.audio.SampleRate == 0 && ok(meta.sampleRate) {
+	if m.audio.SampleRate == 0 && in(meta.sampleRate, 1<<20) {
 		m.audio.SampleRate = int(meta.sampleRate)
 	}
-	if m.audio.Channels == 0 && ok(meta.channels) {
+	if m.audio.Channels == 0 && in(meta.channels, 255) {
 		m.audio.Channels = int(meta.channels)
 	}
 }
@@ -1184,55 +1184,75 @@ func writeServerMetrics(p *promWriter, snap *snapshot) {
 	p.sample("rtmphub_go_goroutines", float64(st.Memory.Goroutines))
 }
 
-// streamFamilies are the per-stream metrics, in output order.
-var streamFamilies = [...][3]string{
-	{"rtmphub_stream_in_bytes_total", "counter", "Socket bytes from the stream's publisher in this publication (protocol: the publisher's)."},
-	{"rtmphub_stream_in_bytes_per_second", "gauge", "The publisher's rate over the last 5 s."},
-	{"rtmphub_stream_out_bytes_per_second", "gauge", "Rate to the stream's players of each protocol over the last 5 s."},
-	{"rtmphub_stream_players", "gauge", "Players of the stream, by protocol."},
-	{"rtmphub_stream_player_lag_max_seconds", "gauge", "The largest lag among the stream's players of a protocol."},
-	{"rtmphub_stream_gop_frames", "gauge", "Frames held in the stream's GOP cache."},
-	{"rtmphub_stream_gop_bytes", "gauge", "Payload bytes held in the stream's GOP cache."},
-	{"rtmphub_stream_drops_total", "counter", "Times a slow player of the stream skipped to the newest keyframe."},
+// streamMetric is one per-stream family and how to read it off a stream.
+type streamMetric struct {
+	name, typ, help string
+	perProtocol     bool                                      // one sample per player protocol
+	value           func(v *streamView, proto string) float64 // proto "" unless perProtocol
 }
 
-func writeStreamMetrics(p *promWriter, snap *snapshot) {
-	for i, f := range streamFamilies {
-		p.family(f[0], f[1], f[2])
-		for _, v := range snap.streams {
-			streamSamplesFor(p, i, &v)
+// playersOf sums f over the stream's players of proto.
+func playersOf(v *streamView, proto string, f func(*playerView) float64) (sum, maxv float64) {
+	for i := range v.Players {
+		if v.Players[i].Protocol == proto {
+			x := f(&v.Players[i])
+			sum, maxv = sum+x, max(maxv, x)
 		}
 	}
+	return sum, maxv
 }
 
-func streamSamplesFor(p *promWriter, family int, v *streamView) {
-	name := streamFamilies[family][0]
-	app, stream := "app", "name"
-	switch family {
-	case 0, 1:
+var streamMetrics = []streamMetric{
+	{"rtmphub_stream_out_bytes_per_second", "gauge", "Rate to the stream's players of a protocol over the last 5 s.", true,
+		func(v *streamView, proto string) float64 {
+			sum, _ := playersOf(v, proto, func(p *playerView) float64 { return float64(p.OutBps) })
+			return sum
+		}},
+	{"rtmphub_stream_players", "gauge", "Players of the stream, by protocol.", true,
+		func(v *streamView, proto string) float64 {
+			n, _ := playersOf(v, proto, func(*playerView) float64 { return 1 })
+			return n
+		}},
+	{"rtmphub_stream_player_lag_max_seconds", "gauge", "The largest lag among the stream's players of a protocol.", true,
+		func(v *streamView, proto string) float64 {
+			_, lag := playersOf(v, proto, func(p *playerView) float64 { return float64(p.LagMs) / 1000 })
+			return lag
+		}},
+	{"rtmphub_stream_gop_frames", "gauge", "Frames held in the stream's GOP cache.", false,
+		func(v *streamView, _ string) float64 { return float64(v.GOPFrames) }},
+	{"rtmphub_stream_gop_bytes", "gauge", "Payload bytes held in the stream's GOP cache.", false,
+		func(v *streamView, _ string) float64 { return float64(v.GOPBytes) }},
+	{"rtmphub_stream_drops_total", "counter", "Times a slow player of the stream skipped to the newest keyframe.", false,
+		func(v *streamView, _ string) float64 { return float64(v.Drops) }},
+}
+
+// writeStreamMetrics writes the per-stream families. The publisher's
+// families carry its protocol; the players' ones one sample per protocol.
+func writeStreamMetrics(p *promWriter, snap *snapshot) {
+	p.family("rtmphub_stream_in_bytes_total", "counter", "Socket bytes from the stream's publisher in this publication (protocol: the publisher's).")
+	for _, v := range snap.streams {
 		if v.Publisher != nil {
-			val := float64(v.Publisher.InBytes)
-			if family == 1 {
-				val = float64(v.InBps)
-			}
-			p.sample(name, val, app, v.App, stream, v.Name, "protocol", v.Publisher.Protocol)
+			p.sample("rtmphub_stream_in_bytes_total", float64(v.Publisher.InBytes), "app", v.App, "name", v.Name, "protocol", v.Publisher.Protocol)
 		}
-	case 2, 3, 4:
-		for _, proto := range []string{"rtmp", "flv", "ws"} {
-			var bps, n, lag float64
-			for _, pl := range v.Players {
-				if pl.Protocol == proto {
-					bps, n, lag = bps+float64(pl.OutBps), n+1, max(lag, float64(pl.LagMs)/1000)
-				}
-			}
-			p.sample(name, [3]float64{bps, n, lag}[family-2], app, v.App, stream, v.Name, "protocol", proto)
+	}
+	p.family("rtmphub_stream_in_bytes_per_second", "gauge", "The publisher's rate over the last 5 s.")
+	for _, v := range snap.streams {
+		if v.Publisher != nil {
+			p.sample("rtmphub_stream_in_bytes_per_second", float64(v.InBps), "app", v.App, "name", v.Name, "protocol", v.Publisher.Protocol)
 		}
-	case 5:
-		p.sample(name, float64(v.GOPFrames), app, v.App, stream, v.Name)
-	case 6:
-		p.sample(name, float64(v.GOPBytes), app, v.App, stream, v.Name)
-	case 7:
-		p.sample(name, float64(v.Drops), app, v.App, stream, v.Name)
+	}
+	for _, m := range streamMetrics {
+		p.family(m.name, m.typ, m.help)
+		for i := range snap.streams {
+			v := &snap.streams[i]
+			if !m.perProtocol {
+				p.sample(m.name, m.value(v, ""), "app", v.App, "name", v.Name)
+				continue
+			}
+			for _, proto := range []string{"rtmp", "flv", "ws"} {
+				p.sample(m.name, m.value(v, proto), "app", v.App, "name", v.Name, "protocol", proto)
+			}
+		}
 	}
 }
 

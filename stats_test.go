@@ -956,3 +956,35 @@ func TestStatusPageChromium(t *testing.T) {
 		t.Logf("screenshot: %s/status.png", dir)
 	}
 }
+
+// FuzzMediaInfo feeds arbitrary headers, metadata and key frames through
+// the classifier and the stats' media reading (mediaOf, exCodedData,
+// parseStreamMeta): never a panic, never a size beyond the limits.
+func FuzzMediaInfo(f *testing.F) {
+	meta, _ := AppendAMF0All(nil, "onMetaData", ECMAArray{{"width", 640.0}, {"height", 360.0}, {"framerate", 30.0}, {"stereo", true}})
+	f.Add(exTag(0x90, "hvc1", goldenHEVC642), exTag(0x90, "Opus", goldenOpusHead), exTag(0x91, "hvc1", []byte{0, 0, 0, 1}), meta)
+	f.Add(exTag(0x90, "vp09", goldenVPC), exTag(0x91, "ac-3", goldenAC3), exTag(0x91, "vp09", goldenVP9Key), meta)
+	f.Add(exTag(0x90, "av01", goldenAV1320), exTag(0x90, "fLaC", goldenFLAC), exTag(0x91, "av01", goldenAV1320[4:]), []byte{})
+	f.Add(testVideoHeader, testAudioHeader, testVideoFrame(0, true), meta)
+	f.Fuzz(func(t *testing.T, header, audio, key, meta []byte) {
+		r := newGOPRing()
+		for _, x := range []struct {
+			typ TagType
+			b   []byte
+		}{{TagScript, meta}, {TagVideo, header}, {TagAudio, audio}, {TagVideo, key}, {TagAudio, audio}} {
+			info := TagInfo{}
+			if x.typ != TagScript {
+				var err error
+				if info, err = ClassifyTag(x.typ, x.b); err != nil {
+					continue
+				}
+			}
+			r.append(newFrame(x.typ, 0, info, x.b))
+		}
+		m := newStatsState().mediaOf(r)
+		if m.video.Width < 0 || m.video.Width > maxPictureDim || m.video.Height > maxPictureDim ||
+			m.audio.Channels < 0 || m.audio.Channels > 255 || math.IsNaN(m.video.FrameRate) {
+			t.Fatalf("impossible media info %+v", m)
+		}
+	})
+}
