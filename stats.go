@@ -58,6 +58,7 @@ import (
 	"crypto/tls"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -118,6 +119,19 @@ func (c *countingConn) count(n int64, in bool) {
 		}
 	}
 }
+
+// CloseWrite half-closes the socket (a *net.TCPConn's method, which
+// callers of the unwrapped connection use, e.g. wsLinger).
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// NetConn returns the socket itself, for socket options (as
+// tls.Conn.NetConn does); bytes written on it directly are not counted.
+func (c *countingConn) NetConn() net.Conn { return c.Conn }
 
 // attach makes the connection's bytes, those so far included, count in
 // h's totals.
