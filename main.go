@@ -398,6 +398,16 @@ func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
 	handle(c)
 }
 
+// recoverConn is deferred by a connection's other goroutines (an RTMP
+// player's writer, an HTTP player's read watcher): a panic there, too,
+// closes only that connection.
+func (s *Server) recoverConn(c net.Conn) {
+	if v := recover(); v != nil {
+		s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		c.Close()
+	}
+}
+
 // track registers a connection, enforcing the connection limits.
 func (s *Server) track(c net.Conn) bool {
 	ip := remoteIP(c)
