@@ -8,7 +8,7 @@ package main
 //
 //	go test -run XXX -fuzz FuzzChunkReader -fuzztime 120s
 //	go test -run XXX -fuzz FuzzRTMPSession -fuzztime 120s
-//	go test -run XXX -fuzz FuzzHTTPRequest -fuzztime 120s
+//	go test -run XXX -fuzz FuzzHTTPPath -fuzztime 120s
 //	go test -run XXX -fuzz FuzzFLVReader -fuzztime 120s
 //	go test -run XXX -fuzz FuzzUserControl -fuzztime 120s
 //	go test -run XXX -fuzz FuzzCheckSign -fuzztime 120s
@@ -233,11 +233,11 @@ func httpSeeds() []string {
 	}
 }
 
-// FuzzHTTPRequest parses a request and serves it (hijacking, which the
+// FuzzHTTPPath parses a request and serves it (hijacking, which the
 // recorder cannot do, is where players stop): nothing panics, flvPath
 // accepts only safe names that rebuild the path, and a refused path never
 // gets a 2xx.
-func FuzzHTTPRequest(f *testing.F) {
+func FuzzHTTPPath(f *testing.F) {
 	for _, s := range httpSeeds() {
 		f.Add(s)
 	}
@@ -382,8 +382,9 @@ func loadCorpus(t *testing.T) []corpusEntry {
 	return out
 }
 
-// parseCorpusValue reads one line: []byte("..."), string("...") or
-// uint8(n) / byte('c'), the forms the targets here take.
+// parseCorpusValue reads one line: []byte("..."), string("..."), a
+// byte('c'), or an integer, bool or float (returned as their text, which
+// no delivery here needs).
 func parseCorpusValue(l string) (any, error) {
 	typ, rest, ok := strings.Cut(l, "(")
 	if !ok || !strings.HasSuffix(rest, ")") {
@@ -411,7 +412,7 @@ func parseCorpusValue(l string) (any, error) {
 		n, err := strconv.ParseUint(arg, 0, 8)
 		return uint8(n), err
 	}
-	return nil, fmt.Errorf("unsupported type in %q", l)
+	return arg, nil
 }
 
 // deliverCorpus sends one entry to the server the way its parser meets
@@ -436,7 +437,7 @@ func deliverCorpus(t *testing.T, srv *Server, fuzzPub *Client, e corpusEntry) {
 		sendRaw(t, srv.RTMPAddr(), true, chunked(3, Message{Type: MsgCommandAMF0, Payload: first()}))
 	case "FuzzUserControl":
 		sendRaw(t, srv.RTMPAddr(), true, chunked(2, controlMessage(MsgUserControl, first())))
-	case "FuzzHTTPRequest":
+	case "FuzzHTTPPath", "FuzzHTTPRequest":
 		sendRaw(t, srv.HTTPAddr(), false, first())
 	case "FuzzWSFrame":
 		up := "GET /live/fuzzws.flv HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -461,9 +462,16 @@ func deliverCorpus(t *testing.T, srv *Server, fuzzPub *Client, e corpusEntry) {
 			chunked(3, amfMessage(MsgCommandAMF0, 1, "publish", 2.0, nil, "cam?"+query))...))
 	case "FuzzSplitAggregate":
 		fuzzPub.WriteMedia(MsgAggregate, 0, first())
-	default: // FuzzParseClientURL: a client parser; its strings as tcUrl
+	case "FuzzParseClientURL": // a client parser: its strings as tcUrl
 		s, _ := e.values[0].(string)
 		sendRaw(t, srv.RTMPAddr(), true, chunked(3, connectMessage("live", s)))
+	default: // other parsers of peer bytes (codec configurations, ...): as media
+		for _, v := range e.values {
+			if b, ok := v.([]byte); ok {
+				fuzzPub.WriteMedia(MsgVideo, 0, b)
+				fuzzPub.WriteMedia(MsgAudio, 0, b)
+			}
+		}
 	}
 }
 
