@@ -1,12 +1,12 @@
 package main
 
 // Fuzz targets for the parsers that had none (the others sit next to their
-// golden tables: FuzzHandshake, FuzzAMF0, FuzzFLVTag, FuzzClassifyTag,
-// FuzzWSFrame, FuzzParseClientURL, FuzzSplitAggregate), and
+// golden tables: FuzzHandshake, FuzzChunkReader, FuzzAMF0, FuzzFLVTag,
+// FuzzClassifyTag, FuzzWSFrame, FuzzParseClientURL, FuzzSplitAggregate), and
 // TestCorpusAgainstLiveServer, which sends every committed corpus entry
 // under testdata/fuzz/ to a running server while a stream plays.
 //
-//	go test -run XXX -fuzz FuzzChunkReader -fuzztime 120s
+//	go test -run XXX -fuzz FuzzChunkReassembly -fuzztime 120s
 //	go test -run XXX -fuzz FuzzRTMPSession -fuzztime 120s
 //	go test -run XXX -fuzz FuzzHTTPPath -fuzztime 120s
 //	go test -run XXX -fuzz FuzzFLVReader -fuzztime 120s
@@ -32,7 +32,7 @@ import (
 	"time"
 )
 
-// ---- chunk reader, with reassembly ----
+// ---- chunk reader: reassembly is lossless ----
 
 // chunkSeeds are chunk streams that reach every header form: type 0-3,
 // 1-, 2- and 3-byte basic headers, extended timestamps (also repeated on
@@ -69,10 +69,10 @@ func chunkSeeds() [][]byte {
 	return append(seeds, e, append(e, 0xc8, 0x01, 0, 0, 0, 3))
 }
 
-// FuzzChunkReader: the reader never panics, fails only with *ChunkError or
+// FuzzChunkReassembly: the reader never panics, fails only with *ChunkError or
 // an EOF, returns messages within the limits, and what it returns, chunked
 // again, reads back the same (reassembly is lossless).
-func FuzzChunkReader(f *testing.F) {
+func FuzzChunkReassembly(f *testing.F) {
 	for _, s := range chunkSeeds() {
 		f.Add(s)
 	}
@@ -431,7 +431,7 @@ func deliverCorpus(t *testing.T, srv *Server, fuzzPub *Client, e corpusEntry) {
 	switch e.target {
 	case "FuzzHandshake":
 		sendRaw(t, srv.RTMPAddr(), false, first())
-	case "FuzzChunkReader", "FuzzRTMPSession":
+	case "FuzzChunkReader", "FuzzChunkReassembly", "FuzzRTMPSession":
 		sendRaw(t, srv.RTMPAddr(), true, first())
 	case "FuzzAMF0":
 		sendRaw(t, srv.RTMPAddr(), true, chunked(3, Message{Type: MsgCommandAMF0, Payload: first()}))

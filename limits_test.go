@@ -379,22 +379,6 @@ func TestHostileInputKeepsStreamPlaying(t *testing.T) {
 	}
 }
 
-// The tcUrl check answers connect with _error NetConnection.Connect.Rejected.
-func TestConnectBadTcUrlRejected(t *testing.T) {
-	srv := startServer(t, nil)
-	c, br := rawRTMP(t, srv.RTMPAddr())
-	c.Write(chunked(3, connectMessage("live", "notaurl")))
-	cr := NewChunkReader(br, ChunkLimits{})
-	m, err := cr.ReadMessage()
-	must(t, err)
-	vals, err := DecodeAMF0All(m.Payload)
-	must(t, err)
-	if len(vals) < 4 || vals[0] != "_error" || !strings.Contains(fmt.Sprint(vals[3]), "NetConnection.Connect.Rejected") {
-		t.Fatalf("answer to connect with a bad tcUrl: %v", vals)
-	}
-	expectClosed(t, "bad tcUrl", c, br, 3*time.Second)
-}
-
 // Done-when 4: a silent TCP connection is closed after the handshake
 // timeout, and a thousand of them do not stop a real publisher and player.
 func TestSilentConnectionsClosed(t *testing.T) {
@@ -596,28 +580,6 @@ func TestMessageAndChunkStreamLimits(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // the stream plays on
 	lc.check(t, 20)
-}
-
-// The reader's memory follows the bytes a peer sends, not the lengths it
-// announces.
-func TestChunkReaderAnnouncedLengthNotAllocated(t *testing.T) {
-	var in []byte
-	for cs := uint32(3); cs < 64; cs++ { // a chunk of 128 bytes each
-		in = append(in, byte(cs), 0, 0, 0, 0xff, 0xff, 0xf0, byte(MsgVideo), 0, 0, 0, 0)
-		in = append(in, make([]byte, defaultChunkSize)...)
-	}
-	allocs := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			r := NewChunkReader(bytes.NewReader(in), ChunkLimits{MaxMessageSize: 16 << 20, MaxChunkStreams: 64})
-			if _, err := r.ReadMessage(); !errors.Is(err, io.EOF) {
-				b.Fatalf("err %v", err)
-			}
-		}
-	})
-	if per := allocs.AllocedBytesPerOp(); per > 1<<20 {
-		t.Errorf("64 announced 16 MiB messages of 1 byte each allocated %d bytes", per)
-	}
 }
 
 // -max-conns and -max-conns-per-ip close connections past the limit at
