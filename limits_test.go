@@ -263,7 +263,7 @@ func hostileInputs() []hostileInput {
 	in := []hostileInput{
 		// NMS 4.4.3 process killers
 		{name: "GET /a.b/c.flv", port: "http", status: "HTTP/1.1 200", open: true, data: httpReq("GET /a.b/c.flv HTTP/1.1\r\nHost: x\r\n\r\n")},
-		{name: "websocket upgrade to /", port: "http", status: "HTTP/1.1 200", open: true, data: httpReq(wsUpgradeTo("/"))},
+		{name: "websocket upgrade to /", port: "http", status: "HTTP/1.1 404", open: true, data: httpReq(wsUpgradeTo("/"))},
 		{name: "connect tcUrl notaurl", port: "rtmp", handshake: true, data: fixed(chunked(3, connectMessage("live", "notaurl")))},
 		// RTMP: garbage, truncated, oversized
 		{name: "rtmp garbage", port: "rtmp", data: fixed(bytes.Repeat([]byte{0xff}, 4000))},
