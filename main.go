@@ -256,7 +256,7 @@ type Server struct {
 	stop    chan struct{} // closed by Close: background loops end
 
 	stats *statsState // samples for the stats API (stats.go)
-	auth authState // hook client and on_done queue (auth.go)
+	auth  authState   // hook client and on_done queue (auth.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
