@@ -300,7 +300,7 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	stream := s.addPlayer(app, name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
-	go func() { defer close(done); watch(p) }()
+	go func() { defer close(done); defer s.recoverConn(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
 	err := p.run(s.cfg.PlayWait.Duration)

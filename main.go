@@ -256,6 +256,7 @@ type Server struct {
 	stop    chan struct{} // closed by Close: background loops end
 
 	stats *statsState // samples for the stats API (stats.go)
+	auth  authState   // hook client and on_done queue (auth.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
@@ -397,6 +398,16 @@ func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
 	handle(c)
 }
 
+// recoverConn is deferred by a connection's other goroutines (an RTMP
+// player's writer, an HTTP player's read watcher): a panic there, too,
+// closes only that connection.
+func (s *Server) recoverConn(c net.Conn) {
+	if v := recover(); v != nil {
+		s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		c.Close()
+	}
+}
+
 // track registers a connection, enforcing the connection limits.
 func (s *Server) track(c net.Conn) bool {
 	ip := remoteIP(c)
@@ -479,9 +490,9 @@ func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // validName reports whether an app or stream name is safe: a restricted
-// alphabet, no path separators, not "." or "..".
+// alphabet, no path separators, not "." and no ".." anywhere.
 func validName(s string) bool {
-	if s == "" || len(s) > 128 || s == "." || s == ".." {
+	if s == "" || len(s) > 128 || s == "." || strings.Contains(s, "..") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -603,6 +603,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 // connection so that the reading side ends too.
 func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
+	defer s.srv.recoverConn(s.conn)
 	err := p.run(0)
 	if !errors.Is(err, ErrPlayerClosed) {
 		s.log.Info("player stopped", "reason", err)
