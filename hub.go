@@ -367,9 +367,8 @@ func (p *player) run(firstWait time.Duration) error {
 //
 // A player that was there before the publication began (fromStart) plays
 // it from its first frame (or the oldest GOP still held), however fast the
-// first frames came;
-// one that arrives before the first keyframe starts where it arrived and
-// waits there for the keyframe.
+// first frames came; one that arrives before the first keyframe starts
+// where it arrived and waits there for the keyframe.
 func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
 	cursor, hdrs, key := r.joinPoint()
 	switch {

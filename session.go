@@ -413,7 +413,10 @@ func connectApp(obj Object) (string, error) {
 		s, isStr := tc.(string)
 		u, err := url.Parse(s)
 		if !isStr || err != nil || u.Scheme == "" || u.Host == "" {
-			return "", fmt.Errorf("invalid tcUrl %q", truncate(fmt.Sprint(tc), 64))
+			// the reason is logged and sent back: without any query, which
+			// may carry a sign
+			shown, _, _ := strings.Cut(fmt.Sprint(tc), "?")
+			return "", fmt.Errorf("invalid tcUrl %q", truncate(shown, 64))
 		}
 	}
 	app, _, _ := strings.Cut(obj.String("app"), "?")
