@@ -605,7 +605,8 @@ type edgePull struct {
 	mu     sync.Mutex
 	client *Client
 	stream *Stream
-	ring   *gopRing // the local publication, nil between publications
+	ring     *gopRing // the local publication, nil between publications
+	sawMedia bool     // the local publication has had an audio or video frame
 }
 
 // ensurePull starts the pull of st from origin unless st has a publisher
@@ -827,8 +828,19 @@ func (pl *edgePull) handle(m Message) error {
 		if err != nil {
 			pl.log.Debug("unclassified media passed through", "err", err)
 		}
-		return pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload))
+		if err := pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload)); err != nil {
+			return err
+		}
+		if info.Flags&(FlagSeqHeader|FlagConfig) == 0 {
+			pl.mu.Lock()
+			pl.sawMedia = true
+			pl.mu.Unlock()
+		}
+		return nil
 	case MsgDataAMF0, MsgDataAMF3:
+		if pl.prologue() {
+			m.Timestamp = 0 // metadata of the join: at 0, as the publisher sent it
+		}
 		f, err := relayDataFrame(m)
 		if f == nil || err != nil {
 			return err
@@ -845,6 +857,15 @@ func (pl *edgePull) handle(m Message) error {
 		}
 	}
 	return nil
+}
+
+// prologue reports whether no audio or video frame of the current
+// publication has arrived yet (the origin is still sending the join's
+// metadata and sequence headers).
+func (pl *edgePull) prologue() bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.ring == nil || !pl.sawMedia
 }
 
 // relayDataFrame is the frame of a data message played from the origin,
@@ -902,7 +923,7 @@ func (pl *edgePull) publish() (*Stream, *gopRing, error) {
 		st.unpublish(ring)
 		return nil, nil, errRelayStopped
 	}
-	pl.stream, pl.ring = st, ring
+	pl.stream, pl.ring, pl.sawMedia = st, ring, false
 	pl.mu.Unlock()
 	pl.setState("active")
 	pl.log.Info("pull publishing locally")
