@@ -602,9 +602,9 @@ type edgePull struct {
 	haltOnce sync.Once
 	read     uint64 // bytes read by earlier connections (run goroutine)
 
-	mu     sync.Mutex
-	client *Client
-	stream *Stream
+	mu       sync.Mutex
+	client   *Client
+	stream   *Stream
 	ring     *gopRing // the local publication, nil between publications
 	sawMedia bool     // the local publication has had an audio or video frame
 }
