@@ -68,12 +68,13 @@ var recordOwnedKeys = []string{"duration", "filesize", "lasttimestamp", "lastkey
 
 // recorder writes one publication to one file.
 type recorder struct {
-	srv      *Server
-	stream   *Stream
-	ring     *gopRing
-	dir      string // the record directory
-	p        *player
-	finished chan struct{} // closed when the file is complete
+	srv       *Server
+	stream    *Stream
+	ring      *gopRing
+	dir       string // the record directory
+	p         *player
+	finished  chan struct{} // closed when the file is complete
+	fromStart bool          // from the publication's start (else from its newest keyframe)
 	relayCounters
 
 	// owned by the player goroutine (and open, before it starts)
@@ -135,6 +136,7 @@ func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow b
 	sink := &flvTagSink{wantHeader: true, onHeader: r.writeHeader, onTag: r.writeTag}
 	r.p = s.relayPlayer(st, s.relaySession(relayKindRecord, dir), sink)
 	r.p.startFn = flvStart(r.p)
+	r.fromStart = !openNow // started with the publish: record it from its start
 	if old := s.relay.addRecorder(r); old != nil {
 		s.wg.Done()
 		return old, errAlreadyRecording
@@ -146,7 +148,7 @@ func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow b
 			return nil, err
 		}
 	}
-	go r.run(!openNow)
+	go r.run()
 	return r, nil
 }
 
@@ -192,13 +194,15 @@ func (s *Server) stopRecording(path string) *recorder {
 }
 
 // run records until the publication ends, the recording is stopped or
-// the server closes, then completes the file.
-func (r *recorder) run(open bool) {
+// the server closes, then completes the file. It creates the file first
+// (unless the API did), then plays from the publication's start, or
+// its oldest GOP still held: a slow disk costs the recording only lag.
+func (r *recorder) run() {
 	defer r.srv.wg.Done()
-	defer r.srv.relay.dropRecorder(r)
 	defer close(r.finished)
+	defer r.srv.relay.dropRecorder(r)
 	log := r.srv.log.With("relay", relayKindRecord, "stream", r.stream.Path)
-	if open {
+	if r.file == nil {
 		if err := r.open(); err != nil {
 			r.fail(err)
 			r.setState("failed")
@@ -209,20 +213,20 @@ func (r *recorder) run(open bool) {
 	r.setState("recording")
 	log.Info("recording", "file", r.rel)
 	wait := r.srv.whenStopping(r.p.done, r.p.stop)
-	err := r.p.playRing(r.ring, false)
+	err := r.p.playRing(r.ring, false, r.fromStart)
 	r.p.stop()
 	wait()
 	r.drops.Store(r.p.drops.Load())
 	if err != nil && !errors.Is(err, ErrPlayerClosed) {
 		r.fail(err)
-		log.Warn("record: write failed", "err", err)
+		log.Warn("record: failed", "err", err)
 	}
 	if err := r.finish(); err != nil {
 		r.fail(err)
 		log.Warn("record: cannot complete the file", "err", err)
 	}
 	r.setState("done")
-	log.Info("recording done", "file", r.rel, "bytes", r.size, "keyframes", len(r.keys.times))
+	log.Info("recording done", "file", r.rel, "bytes", r.size, "keyframes", len(r.keys.times), "drops", r.drops.Load())
 }
 
 // open creates DIR/app/name/<start>.flv (with -1, -2, ... when taken).

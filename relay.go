@@ -461,7 +461,7 @@ func (pr *pushRelay) run() {
 	backoff := relayMinBackoff
 	for {
 		start := time.Now()
-		err := pr.once()
+		err := pr.once(backoff == relayMinBackoff && pr.errors.Load() == 0)
 		if pr.ended() {
 			pr.log.Info("push ended")
 			return
@@ -512,7 +512,7 @@ func (pr *pushRelay) sleep(d time.Duration) bool {
 // once is one connection: dial, publish, then play the ring into it from
 // its newest keyframe (with metadata and sequence headers) until the
 // publication ends or the connection fails.
-func (pr *pushRelay) once() error {
+func (pr *pushRelay) once(first bool) error {
 	pr.setState("connecting")
 	ctx, cancel := relayDialContext(pr.srv.stop)
 	defer cancel()
@@ -536,7 +536,9 @@ func (pr *pushRelay) once() error {
 	readErr := make(chan error, 1)
 	go func() { readErr <- drainClient(c); p.stop() }()
 	stopWait := pr.srv.whenStopping(p.done, p.stop)
-	err = p.playRing(pr.ring, false)
+	// the first connection forwards the publication from its start; a
+	// retry joins at the newest keyframe
+	err = p.playRing(pr.ring, false, first)
 	p.stop()
 	stopWait()
 	c.Close()
