@@ -444,7 +444,7 @@ func TestFFmpegOriginTwoEdges(t *testing.T) {
 	startFFmpegPublisher(t, rtmpURL(origin, "/live/tree"))
 	waitLive(t, origin, "live", "tree")
 	for _, edge := range edges {
-		checkProbe(t, withoutMetaStream(ffprobe(t, rtmpURL(edge, "/live/tree"))))
+		checkProbe(t, ffprobe(t, rtmpURL(edge, "/live/tree")))
 		checkProbe(t, ffprobe(t, httpURL(edge, "/live/tree.flv")))
 		ffmpegDecode(t, rtmpURL(edge, "/live/tree"), time.Second)
 		ffmpegDecode(t, httpURL(edge, "/live/tree.flv"), time.Second)
@@ -458,22 +458,6 @@ func TestFFmpegOriginTwoEdges(t *testing.T) {
 	}
 }
 
-// withoutMetaStream drops the "text" stream ffprobe makes of an
-// onMetaData stamped later than 0: the hub stamps a late RTMP joiner's
-// headers, onMetaData included, with the join time (gop.go
-// restampHeaders), which ffmpeg's RTMP reader needs to time the first
-// frames, and its FLV reader then lists that onMetaData as a subtitle
-// stream. A direct late RTMP player of the origin sees the same.
-func withoutMetaStream(r probeResult) probeResult {
-	var out probeResult
-	for _, s := range r.Streams {
-		if s.CodecType != "subtitle" || s.CodecName != "text" {
-			out.Streams = append(out.Streams, s)
-		}
-	}
-	return out
-}
-
 // Push to a second server: the stream decodes there, and the push resumes
 // after that server is closed and started again on the same port.
 func TestFFmpegPushResumes(t *testing.T) {
@@ -483,13 +467,13 @@ func TestFFmpegPushResumes(t *testing.T) {
 	local := startServer(t, func(c *Config) { c.Push = []string{"rtmp://" + addr} })
 	startFFmpegPublisher(t, rtmpURL(local, "/live/out"))
 	waitLive(t, remote, "live", "out")
-	checkProbe(t, withoutMetaStream(ffprobe(t, rtmpURL(remote, "/live/out"))))
+	checkProbe(t, ffprobe(t, rtmpURL(remote, "/live/out")))
 
 	remote.Close()
 	time.Sleep(300 * time.Millisecond) // the push notices and backs off
 	again := startServer(t, func(c *Config) { c.RTMP = addr })
 	waitLive(t, again, "live", "out")
-	checkProbe(t, withoutMetaStream(ffprobe(t, rtmpURL(again, "/live/out"))))
+	checkProbe(t, ffprobe(t, rtmpURL(again, "/live/out")))
 	ffmpegDecode(t, httpURL(again, "/live/out.flv"), 2*time.Second)
 	rs := local.RelayStats()
 	if len(rs) != 1 || rs[0].Errors == 0 || rs[0].State != "active" {
