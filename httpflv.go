@@ -29,6 +29,7 @@ import (
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.registerStats(mux)
+	s.registerRelayAPI(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWSUpgrade(r) {

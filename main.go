@@ -156,6 +156,13 @@ type Config struct {
 	OnPlay      string   `json:"onPlay"`      // hook URL asked before a play
 	OnDone      string   `json:"onDone"`      // hook URL told when a publish or play ends
 	HookTimeout Duration `json:"hookTimeout"` // a hook that does not answer in time denies
+
+	// Recording and relays (record.go, relay.go).
+	RecordDir string              `json:"recordDir"` // record every publish under DIR/app/name/
+	Push      []string            `json:"push"`      // forward every publish to rtmp://host:port[/app]
+	Origin    string              `json:"origin"`    // edge mode: pull streams with no local publisher from here
+	EdgeGrace Duration            `json:"edgeGrace"` // a pull with no local player left stops after this
+	Apps      map[string]AppRelay `json:"apps"`      // per-app record / push / origin rules
 }
 
 func defaultConfig() *Config {
@@ -174,6 +181,7 @@ func defaultConfig() *Config {
 		MaxConnsPerIP:    0,
 		MaxHeaderBytes:   16 << 10,
 		HookTimeout:      Duration{5 * time.Second},
+		EdgeGrace:        Duration{5 * time.Second},
 	}
 }
 
@@ -233,6 +241,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.OnPlay, "on-play", c.OnPlay, "hook `URL` that must allow each play")
 	fs.StringVar(&c.OnDone, "on-done", c.OnDone, "hook `URL` told when a publish or play ends")
 	fs.DurationVar(&c.HookTimeout.Duration, "hook-timeout", c.HookTimeout.Duration, "a hook that does not answer within this denies")
+	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "record every publish to `DIR`/app/name/<start>.flv")
+	fs.Var((*urlList)(&c.Push), "push", "forward each publish to rtmp://host:port[/app] (repeatable)")
+	fs.StringVar(&c.Origin, "origin", c.Origin, "edge mode: pull streams with no local publisher from rtmp://host:port[/app]")
+	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
 }
 
 // Server owns the listeners, the hub and every live connection.
@@ -257,6 +269,7 @@ type Server struct {
 
 	stats *statsState // samples for the stats API (stats.go)
 	auth  authState   // hook client and on_done queue (auth.go)
+	relay relayState  // recordings, push relays, edge pulls (relay.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
