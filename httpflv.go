@@ -130,7 +130,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
-	if !s.beginHijacked() {
+	if !s.beginTracked() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -141,18 +141,6 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		return
 	}
 	s.serveHTTPPlayer(w, r, app, name)
-}
-
-// beginHijacked counts a handler that will outlive http.Server's own
-// tracking (hijacked connections), so that Close waits for it.
-func (s *Server) beginHijacked() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.wg.Add(1)
-	return true
 }
 
 // flvResponseHeader is the HTTP-FLV response head: no length (the body

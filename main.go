@@ -476,6 +476,20 @@ func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
 	}
 }
 
+// beginTracked counts a goroutine that outlives the connection tracking
+// of the accept loops (a hijacked HTTP handler, a relay, a recorder) in
+// the server's WaitGroup, so that Close waits for it; false once the
+// server is closing.
+func (s *Server) beginTracked() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // Close stops accepting, closes every connection and waits for their
 // goroutines.
 func (s *Server) Close() {

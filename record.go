@@ -128,7 +128,7 @@ func thinIndex(v []float64, max int) []float64 {
 // otherwise the recorder's goroutine creates it, so that a publish never
 // waits for the disk.
 func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow bool) (*recorder, error) {
-	if !s.beginBackground() {
+	if !s.beginTracked() {
 		return nil, errRelayStopped
 	}
 	r := &recorder{srv: s, stream: st, ring: ring, dir: dir, finished: make(chan struct{}),

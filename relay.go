@@ -178,18 +178,6 @@ func (s *Server) publishStarted(st *Stream, ring *gopRing) {
 	}
 }
 
-// beginBackground counts a relay goroutine in the server's WaitGroup, so
-// that Close waits for it; false once the server is closing.
-func (s *Server) beginBackground() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
 // whenStopping runs f if the server closes before done does; call the
 // returned func (after done is closed) to wait for the watcher.
 func (s *Server) whenStopping(done <-chan struct{}, f func()) (wait func()) {
@@ -443,7 +431,7 @@ func (s *Server) startPush(st *Stream, ring *gopRing, base string) {
 		s.log.Warn("push: bad target", "stream", st.Path, "err", err)
 		return
 	}
-	if !s.beginBackground() {
+	if !s.beginTracked() {
 		return
 	}
 	pr := &pushRelay{srv: s, stream: st, ring: ring, url: target,
@@ -627,7 +615,7 @@ func (s *Server) ensurePull(st *Stream, origin string) {
 		s.log.Warn("pull: bad origin", "stream", st.Path, "err", err)
 		return
 	}
-	if !s.beginBackground() {
+	if !s.beginTracked() {
 		return
 	}
 	pl := &edgePull{srv: s, app: st.App, name: st.Name, url: src, done: make(chan struct{}),
@@ -843,9 +831,12 @@ func (pl *edgePull) handle(m Message) error {
 		if pl.prologue() {
 			m.Timestamp = 0 // metadata of the join: at 0, as the publisher sent it
 		}
-		f, err := relayDataFrame(m)
-		if f == nil || err != nil {
-			return err
+		f, err := dataFrame(&m)
+		if err != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		if f == nil {
+			return nil
 		}
 		return pl.append(f)
 	case MsgCommandAMF0, MsgCommandAMF3:
@@ -868,34 +859,6 @@ func (pl *edgePull) prologue() bool {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	return pl.ring == nil || !pl.sawMedia
-}
-
-// relayDataFrame is the frame of a data message played from the origin,
-// as a publisher's (session.go handleData): "@setDataFrame" is dropped,
-// onMetaData is configuration, |RtmpSampleAccess is not stream data.
-func relayDataFrame(m Message) (*Frame, error) {
-	if len(m.Payload) > maxDataSize {
-		return nil, fmt.Errorf("pull: data message of %d bytes, limit %d", len(m.Payload), maxDataSize)
-	}
-	payload := m.Payload
-	if m.Type == MsgDataAMF3 && len(payload) > 0 {
-		payload = payload[1:]
-	}
-	v, rest, err := DecodeAMF0(payload)
-	if err != nil {
-		return nil, fmt.Errorf("pull: data message: %w", err)
-	}
-	var info TagInfo
-	switch v {
-	case "@setDataFrame":
-		payload = rest
-		info.Flags = FlagConfig
-	case "onMetaData":
-		info.Flags = FlagConfig
-	case "|RtmpSampleAccess":
-		return nil, nil
-	}
-	return newFrame(TagScript, m.Timestamp, info, payload), nil
 }
 
 // append adds f to the local publication, starting one if there is none.

@@ -495,15 +495,28 @@ func (s *rtmpSession) handleMedia(m *Message) error {
 	return nil
 }
 
-// handleData turns "@setDataFrame onMetaData {...}" into the metadata
-// frame players get as "onMetaData {...}" (the bytes after the first
-// value, unchanged). Other data messages pass through as they are.
+// handleData appends a publisher's data message to the stream (see
+// dataFrame).
 func (s *rtmpSession) handleData(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
+	f, err := dataFrame(m)
+	if f == nil || err != nil {
+		return err
+	}
+	s.pubStream.append(s.pubRing, f)
+	return nil
+}
+
+// dataFrame turns a data message into the frame players get:
+// "@setDataFrame onMetaData {...}" becomes the metadata frame
+// "onMetaData {...}" (the bytes after the first value, unchanged); other
+// data messages pass through as they are; "|RtmpSampleAccess" is not
+// stream data (nil frame). Relays use it for what they play, too.
+func dataFrame(m *Message) (*Frame, error) {
 	if len(m.Payload) > maxDataSize {
-		return &CommandError{"data", fmt.Sprintf("%d bytes, limit %d", len(m.Payload), maxDataSize)}
+		return nil, &CommandError{"data", fmt.Sprintf("%d bytes, limit %d", len(m.Payload), maxDataSize)}
 	}
 	payload := m.Payload
 	if m.Type == MsgDataAMF3 && len(payload) > 0 {
@@ -511,7 +524,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 	}
 	v, rest, err := DecodeAMF0(payload)
 	if err != nil {
-		return fmt.Errorf("data message: %w", err)
+		return nil, fmt.Errorf("data message: %w", err)
 	}
 	var info TagInfo
 	switch v {
@@ -521,7 +534,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 	case "onMetaData":
 		info.Flags = FlagConfig
 	case "|RtmpSampleAccess":
-		return nil
+		return nil, nil
 	}
 	ts := m.Timestamp
 	if info.Flags&FlagConfig != 0 {
@@ -531,8 +544,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 		// time). The payload is passed through unchanged.
 		ts = 0
 	}
-	s.pubStream.append(s.pubRing, newFrame(TagScript, ts, info, payload))
-	return nil
+	return newFrame(TagScript, ts, info, payload), nil
 }
 
 // endPublish ends this session's publication, if any.
