@@ -33,6 +33,15 @@ func flvWire(parts ...any) []byte {
 // fc is makeFourCc of Enhanced RTMP, written independently of flvmux.go.
 func flvFC(s string) uint32 { return binary.BigEndian.Uint32([]byte(s)) }
 
+// flvTracks is the TrackSet of ids, built bit by bit without TrackSet's methods.
+func flvTracks(ids ...uint8) TrackSet {
+	var s TrackSet
+	for _, id := range ids {
+		s[id/64] |= 1 << (id % 64)
+	}
+	return s
+}
+
 // Codec configuration records used in the golden table. ClassifyTag does
 // not parse them (codecs.go does); it only hands them out as TagInfo.Config.
 var (
@@ -379,7 +388,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: Multitrack.
-	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1}, wire: flvWire(
+	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 9, Timestamp 0
 		0x96,       // IsExHeader, key, VideoPacketType 6 (Multitrack)
 		0x01,       // AvMultitrackType 0 (OneTrack), VideoPacketType 1 (CodedFrames)
@@ -388,7 +397,7 @@ var flvGoldenTable = []flvGolden{
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Config: flvTestHVCC}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1), Config: flvTestHVCC}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x17, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 23, Timestamp 0
 		0x96,                                // IsExHeader, key, Multitrack
 		0x10,                                // AvMultitrackType 1 (ManyTracks), VideoPacketType 0 (SequenceStart)
@@ -397,7 +406,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03, // videoTrackId 1, sizeOfVideoTrack 3, its hvcC
 		0x00, 0x00, 0x00, 0x22, // PreviousTagSize 34
 	)},
-	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, CTS: 33}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, Tracks: flvTracks(2, 3), CTS: 33}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 29, Timestamp 33
 		0x96,                           // IsExHeader, key, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), VideoPacketType 1 (CodedFrames); no shared FourCC
@@ -524,7 +533,7 @@ var flvGoldenTable = []flvGolden{
 		0x00,                   // data
 		0x00, 0x00, 0x00, 0x11, // PreviousTagSize 17
 	)},
-	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Config: flvTestASC}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Tracks: flvTracks(0, 1), Config: flvTestASC}, wire: flvWire(
 		0x08, 0x00, 0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 18, Timestamp 0
 		0x95,                               // ExHeader, AudioPacketType 5 (Multitrack)
 		0x10,                               // AvMultitrackType 1 (ManyTracks), AudioPacketType 0 (SequenceStart)
@@ -533,7 +542,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x02, 0x11, 0x90, // audioTrackId 1, sizeOfAudioTrack 2, AudioSpecificConfig (48 kHz)
 		0x00, 0x00, 0x00, 0x1d, // PreviousTagSize 29
 	)},
-	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1, 2)}, wire: flvWire(
 		0x08, 0x00, 0x00, 0x15, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 21, Timestamp 20
 		0x95,                           // ExHeader, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), CodedFrames
@@ -811,7 +820,7 @@ func flvIsSubslice(sub, b []byte) bool {
 
 func flvInfoEqual(a, b TagInfo) bool {
 	return a.Flags == b.Flags && a.Codec == b.Codec && a.FourCC == b.FourCC && a.Track == b.Track &&
-		a.CTS == b.CTS && bytes.Equal(a.Config, b.Config) && (a.Config == nil) == (b.Config == nil)
+		a.Tracks == b.Tracks && a.CTS == b.CTS && bytes.Equal(a.Config, b.Config) && (a.Config == nil) == (b.Config == nil)
 }
 
 func TestClassifyTagGolden(t *testing.T) {
