@@ -270,11 +270,11 @@ type gopRing struct {
 	// at the same timestamp just before one join its GOP (keyGroup).
 	mainTrack uint8
 	hasMain   bool
-	keyGroup  uint64 // seq of the first keyframe of the current run
-	groupTS   uint32 // its timestamp
-	inGroup   bool   // no coded non-key video frame since keyGroup
-	wake    chan struct{} // closed and replaced on every append and on close
-	closed  bool
+	keyGroup  uint64        // seq of the first keyframe of the current run
+	groupTS   uint32        // its timestamp
+	inGroup   bool          // no coded non-key video frame since keyGroup
+	wake      chan struct{} // closed and replaced on every append and on close
+	closed    bool
 }
 
 func newGOPRing() *gopRing {
