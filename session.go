@@ -707,7 +707,7 @@ const (
 
 // supportedFourCCs are the FourCCs rtmphub classifies (flvmux.go); others
 // still pass through unchanged.
-var supportedFourCCs = []any{"av01", "vp09", "vp08", "hvc1", "avc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"}
+var supportedFourCCs = []any{"av01", "vp09", "vp08", "hvc1", "avc1", "vvc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"}
 
 // enhancedConnectReply returns the Enhanced RTMP properties for connect's
 // _result, or nothing for a legacy client.
@@ -719,7 +719,8 @@ func enhancedConnectReply(req Object) []Property {
 	if !list && !vmap && !amap && !caps {
 		return nil
 	}
-	all := ECMAArray{{"*", float64(fourCcCanForward)}}
+	// the spec types the maps as Object (AMF0 object marker), not ECMA array
+	all := Object{{"*", float64(fourCcCanForward)}}
 	return []Property{
 		{"fourCcList", StrictArray(supportedFourCCs)},
 		{"videoFourCcInfoMap", all},
