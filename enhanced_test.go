@@ -724,20 +724,31 @@ func (s *eStream) prologue(k int) []eMsg {
 	return out
 }
 
+// audioHeader reports whether the stream sends an audio sequence start
+// before its first keyframe.
+func (s *eStream) audioHeader() bool {
+	for _, m := range s.msgs[:s.gops[0]] {
+		if m.typ == TagAudio {
+			return true
+		}
+	}
+	return false
+}
+
 // ---------------------------------------------------------------------------
 // Players: each one records every tag it receives.
 
 // eCapture is what one player received.
 type eCapture struct {
-	name string
-	rtmp bool
-	ws   bool
-	want []eMsg // what it must receive
-	mu   sync.Mutex
-	got  []eMsg
-	end  bool  // the player saw the publication end
-	err  error // a read error before that
-	flv  FLVHeader
+	name      string
+	rtmp      bool
+	audioRace bool   // HTTP/WS-FLV: it may have started before any audio (checkFLVHeader)
+	want      []eMsg // what it must receive
+	mu        sync.Mutex
+	got       []eMsg
+	end       bool  // the player saw the publication end
+	err       error // a read error before that
+	flv       FLVHeader
 }
 
 func (c *eCapture) add(m eMsg) {
@@ -859,7 +870,6 @@ func ePlayers(t *testing.T, wg *sync.WaitGroup, srv *Server, path, tag string) [
 	rtmp := captureRTMP(t, wg, "rtmp"+tag, rtmpURL(srv, path))
 	flv := captureFLV(wg, "http-flv"+tag, httpGetFLV(t, httpURL(srv, path+".flv")))
 	ws := captureFLV(wg, "ws-flv"+tag, dialWS(t, srv.HTTPAddr(), path+".flv"))
-	ws.ws = true
 	return []*eCapture{rtmp, flv, ws}
 }
 
@@ -888,9 +898,10 @@ func checkSame(t *testing.T, who string, got, want []eMsg) {
 }
 
 // runEnhancedCase publishes s, with players of every protocol joining
-// twice: at the end of the first GOP (they start at its keyframe, so they
-// get every frame) and in the middle of the fourth (they start at its
-// keyframe), and checks what each one received. The publisher sends a GOP
+// three times: before the publication, at the end of the first GOP (they
+// start at its keyframe, so they get every frame too) and in the middle of
+// the fourth (they start at its keyframe), and checks what each one
+// received. The publisher sends a GOP
 // at a time and waits for every player to have it: a player that falls
 // more than a GOP behind is moved to the newest keyframe (DESIGN.md
 // property 2), which is not under test here.
@@ -902,13 +913,18 @@ func runEnhancedCase(t *testing.T, s *eStream) {
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // runs after the players' connections are closed
 	const path = "/live/enhanced"
+	// players waiting before the publication get it from its first message
+	players := ePlayers(t, &wg, srv, path, "-before")
+	for _, c := range players {
+		c.want = append([]eMsg{{TagScript, 0, s.meta}}, s.msgs...)
+		c.audioRace = !s.audioHeader()
+	}
 	pub, err := DialRTMP(ctxT(t, 5*time.Second), rtmpURL(srv, path))
 	must(t, err)
 	t.Cleanup(func() { pub.Close() })
 	must(t, pub.Publish(ctxT(t, 5*time.Second)))
 	must(t, pub.WriteMetadata(s.metaA, 0))
 
-	var players []*eCapture
 	sent := 0
 	sendTo := func(end int) {
 		ePublish(t, pub, s.msgs[sent:end])
@@ -922,9 +938,11 @@ func runEnhancedCase(t *testing.T, s *eStream) {
 		prologue := s.prologue(k)
 		for _, c := range ePlayers(t, &wg, srv, path, tag) {
 			c.want = append(append([]eMsg(nil), prologue...), s.msgs[k:]...)
-			if c.rtmp { // RTMP players get the headers stamped with the keyframe's time (gop.go)
-				for i := range prologue {
-					c.want[i].ts = s.msgs[k].ts
+			if c.rtmp { // RTMP players get the audio and video headers stamped with the keyframe's time (gop.go)
+				for i, m := range prologue {
+					if m.typ != TagScript {
+						c.want[i].ts = s.msgs[k].ts
+					}
 				}
 			}
 			c.waitFor(t, len(c.want)-(len(s.msgs)-sent))
@@ -942,9 +960,7 @@ func runEnhancedCase(t *testing.T, s *eStream) {
 	}
 	pub.Close()
 	for _, c := range players {
-		if !c.ws { // rtmphub sends a WS-FLV player no close frame when the publication ends (httpflv.go)
-			c.waitEnd(t)
-		}
+		c.waitEnd(t)
 		c.mu.Lock()
 		checkSame(t, c.name, c.got, c.want)
 		c.mu.Unlock()
@@ -953,10 +969,14 @@ func runEnhancedCase(t *testing.T, s *eStream) {
 }
 
 // checkFLVHeader: HTTP-FLV and WS-FLV start with an FLV header that says
-// audio and video.
+// video, and audio when the player has seen an audio sequence header by its
+// first keyframe. (The header is written then: for a player waiting before
+// a publication whose audio has no sequence header, AC-3 and E-AC-3, its
+// TypeFlagsAudio depends on whether the first audio frame came before the
+// header was written; reported, not fixed here.)
 func checkFLVHeader(t *testing.T, c *eCapture) {
-	if !c.rtmp && (!c.flv.HasAudio || !c.flv.HasVideo || c.flv.Version != 1) {
-		t.Errorf("%s: FLV header %+v", c.name, c.flv)
+	if !c.rtmp && (!c.flv.HasAudio && !c.audioRace || !c.flv.HasVideo || c.flv.Version != 1) {
+		t.Errorf("%s: FLV header %+v, want audio and video", c.name, c.flv)
 	}
 }
 
@@ -1196,5 +1216,69 @@ func TestEnhancedConnectCapabilities(t *testing.T) {
 		if _, ok := legacy.Get(key); ok {
 			t.Errorf("legacy connect answered %s", key)
 		}
+	}
+}
+
+// FuzzEnhancedHeaderCache appends a stream of arbitrary audio/video
+// messages (records: type bit, UI8 length, body) to a ring. The header set
+// stays minimal (no header an older one of it replaces), holds the newest
+// header, never files a header of a known codec under the other media
+// type, and a join point is always a video keyframe.
+func FuzzEnhancedHeaderCache(f *testing.F) {
+	var all []byte
+	for _, st := range eHeaderSteps {
+		rec := eFuzzRecord(st.typ, st.body)
+		f.Add(rec)
+		all = append(all, rec...)
+	}
+	f.Add(all)
+	for _, g := range flvGoldenTags() {
+		f.Add(eFuzzRecord(g.typ, g.body()))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := newGOPRing()
+		for ts := uint32(0); len(in) >= 2; ts += 10 {
+			typ, n := TagAudio, int(in[1])
+			if in[0]&1 == 1 {
+				typ = TagVideo
+			}
+			body := in[2:min(len(in), 2+n)]
+			in = in[2+len(body):]
+			fr := ringFrame(typ, ts, body)
+			r.append(fr)
+			eCheckHeaders(t, r, fr)
+		}
+	})
+}
+
+func eFuzzRecord(typ TagType, body []byte) []byte {
+	b := []byte{0, byte(min(len(body), 255))}
+	if typ == TagVideo {
+		b[0] = 1
+	}
+	return append(b, body[:b[1]]...)
+}
+
+// eCheckHeaders checks the invariants of FuzzEnhancedHeaderCache after
+// last was appended.
+func eCheckHeaders(t *testing.T, r *gopRing, last *Frame) {
+	hdrs := r.headers().frames
+	found := false
+	for i, h := range hdrs {
+		found = found || h == last
+		if c := h.Info.Codec; c != CodecUnknown && c.IsVideo() != (h.Type == TagVideo) {
+			t.Fatalf("%v header classified %v", h.Type, c)
+		}
+		for _, later := range hdrs[i+1:] {
+			if later.replaces(h) {
+				t.Fatalf("header set holds %+v and its replacement %+v", h.Info, later.Info)
+			}
+		}
+	}
+	if last.isHeader() && !found {
+		t.Fatalf("the newest header %+v is not in the set", last.Info)
+	}
+	if _, _, key := r.joinPoint(); key != nil && (key.Type != TagVideo || !key.isKey()) {
+		t.Fatalf("join point %v %+v is not a video keyframe", key.Type, key.Info)
 	}
 }
