@@ -228,6 +228,9 @@ func (h *Hub) addPlayer(app, name string, p *player) *Stream {
 	s.mu.Lock()
 	s.players[p] = struct{}{}
 	p.attachedTo = s.ring
+	if s.ring != nil {
+		p.joinNow(s.ring)
+	}
 	s.mu.Unlock()
 	h.mu.Unlock()
 	p.stream = s
@@ -304,6 +307,11 @@ type player struct {
 	// file header). endFn is called when the publication ends; a nil endFn
 	// ends the player with the publication (HTTP-FLV, WS-FLV).
 	attachedTo *gopRing // the publication live when the player attached (nil: none)
+	arrival    struct { // attachedTo's join point when the player attached
+		seq  uint64
+		hdrs *headerSet
+		key  *Frame
+	}
 
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
@@ -347,9 +355,7 @@ func (p *player) run(firstWait time.Duration) error {
 			return err
 		}
 		firstWait = 0
-		// a publication that began after the player attached is played
-		// from its start
-		if err := p.playRing(ring, republish, ring != p.attachedTo); err != nil {
+		if err := p.playRing(ring, republish); err != nil {
 			return err
 		}
 		if p.endFn == nil {
@@ -363,20 +369,9 @@ func (p *player) run(firstWait time.Duration) error {
 }
 
 // playRing sends one publication: start messages, headers, then frames
-// from the join point until the publication ends.
-//
-// A player that was there before the publication began (fromStart) plays
-// it from its first frame (or the oldest GOP still held), however fast the
-// first frames came; one that arrives before the first keyframe starts
-// where it arrived and waits there for the keyframe.
-func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
-	cursor, hdrs, key := r.joinPoint()
-	switch {
-	case fromStart && r.holds(0):
-		cursor, hdrs, key = 0, &headerSet{}, nil
-	case fromStart: // its first frames were released: the oldest GOP held
-		cursor, hdrs, key = r.oldestKey()
-	}
+// from the start point until the publication ends.
+func (p *player) playRing(r *gopRing, republish bool) error {
+	cursor, hdrs, key := p.startPoint(r)
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err
@@ -418,6 +413,32 @@ func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
 		}
 		cursor = next
 	}
+}
+
+// joinNow makes the player join r (live now) at its join point of this
+// moment, not of when the player's goroutine first runs: frames that come
+// in between are its own. A player that never joins a publication this
+// way plays it from its start (see startPoint).
+func (p *player) joinNow(r *gopRing) {
+	p.attachedTo = r
+	p.arrival.seq, p.arrival.hdrs, p.arrival.key = r.joinPoint()
+}
+
+// startPoint is where the player starts on r. One that was there before
+// the publication began plays it from its first frame (or the oldest GOP
+// still held), however fast the first frames came; one that arrived
+// during it starts at the join point of its arrival (the newest keyframe
+// then, or, before the first keyframe, where it arrived: it waits there).
+func (p *player) startPoint(r *gopRing) (uint64, *headerSet, *Frame) {
+	switch {
+	case r == p.attachedTo && p.arrival.hdrs != nil && r.holds(p.arrival.seq):
+		return p.arrival.seq, p.arrival.hdrs, p.arrival.key
+	case r == p.attachedTo:
+		return r.joinPoint()
+	case r.holds(0):
+		return 0, &headerSet{}, nil
+	}
+	return r.oldestKey() // its first frames were released
 }
 
 func (p *player) waitReady(r *gopRing) error {

@@ -213,7 +213,10 @@ func (r *recorder) run() {
 	r.setState("recording")
 	log.Info("recording", "file", r.rel)
 	wait := r.srv.whenStopping(r.p.done, r.p.stop)
-	err := r.p.playRing(r.ring, false, r.fromStart)
+	if !r.fromStart {
+		r.p.joinNow(r.ring)
+	}
+	err := r.p.playRing(r.ring, false)
 	r.p.stop()
 	wait()
 	r.drops.Store(r.p.drops.Load())

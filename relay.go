@@ -526,7 +526,10 @@ func (pr *pushRelay) once(first bool) error {
 	stopWait := pr.srv.whenStopping(p.done, p.stop)
 	// the first connection forwards the publication from its start; a
 	// retry joins at the newest keyframe
-	err = p.playRing(pr.ring, false, first)
+	if !first {
+		p.joinNow(pr.ring)
+	}
+	err = p.playRing(pr.ring, false)
 	p.stop()
 	stopWait()
 	c.Close()
