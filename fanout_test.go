@@ -34,7 +34,8 @@ func fanoutPlayers(n int, proto wireProto) (*gopRing, []*player, []uint64) {
 
 // deliver is the per-player step of fan-out: read what is new, write it.
 func deliver(r *gopRing, p *player, cursor uint64, max int) uint64 {
-	frames, next, _, _ := r.read(cursor, p.batch[:0], max)
+	p.borrow()
+	frames, next, _, _ := r.read(cursor, p.scratch.frames[:0], max)
 	p.writeFrames(frames)
 	clear(frames)
 	return next

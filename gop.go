@@ -99,11 +99,18 @@ func (f *Frame) joinHeaderChunks() [][]byte {
 	return f.joinRTMP
 }
 
-// restampHeaders chunks every frame of h as an RTMP message at ts.
+// restampHeaders chunks every frame of h as an RTMP message at ts, except
+// metadata, which keeps the publisher's timestamp (0 in practice): ffmpeg's
+// FLV reader takes script data with a non-zero timestamp for a subtitle
+// stream.
 func restampHeaders(h *headerSet, ts uint32) [][]byte {
 	out := make([][]byte, len(h.frames))
 	for i, hf := range h.frames {
-		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: ts, Payload: hf.Payload}
+		at := ts
+		if hf.Type == TagScript {
+			at = hf.Timestamp
+		}
+		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: at, Payload: hf.Payload}
 		out[i] = AppendChunks(nil, csidFor(hf.Type), &m, outChunkSize)
 	}
 	return out
@@ -244,6 +251,7 @@ type gopRing struct {
 	hdrs    *headerSet
 	wake    chan struct{} // closed and replaced on every append and on close
 	closed  bool
+	fan     *fanout // writes to caught-up players (hub.go); nil in tests
 }
 
 func newGOPRing() *gopRing {
@@ -397,6 +405,21 @@ func (r *gopRing) close() {
 		close(r.wake)
 	}
 	r.mu.Unlock()
+}
+
+// caughtUp reports whether cursor is the head of a live ring.
+func (r *gopRing) caughtUp(cursor uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return cursor == r.head && !r.closed
+}
+
+// wakeState returns the channel that closes on the next change, and
+// whether the ring is closed.
+func (r *gopRing) wakeState() (<-chan struct{}, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wake, r.closed
 }
 
 // ringStats is a snapshot for the stats API.
