@@ -99,18 +99,11 @@ func (f *Frame) joinHeaderChunks() [][]byte {
 	return f.joinRTMP
 }
 
-// restampHeaders chunks every frame of h as an RTMP message at ts, except
-// metadata, which keeps the publisher's timestamp (0 in practice): ffmpeg's
-// FLV reader takes script data with a non-zero timestamp for a subtitle
-// stream.
+// restampHeaders chunks every frame of h as an RTMP message at ts.
 func restampHeaders(h *headerSet, ts uint32) [][]byte {
 	out := make([][]byte, len(h.frames))
 	for i, hf := range h.frames {
-		at := ts
-		if hf.Type == TagScript {
-			at = hf.Timestamp
-		}
-		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: at, Payload: hf.Payload}
+		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: ts, Payload: hf.Payload}
 		out[i] = AppendChunks(nil, csidFor(hf.Type), &m, outChunkSize)
 	}
 	return out

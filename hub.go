@@ -279,8 +279,11 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	ring.append(f)
 }
 
-// maxBatch caps the frames one writev carries.
-const maxBatch = 256
+// maxBatch caps the frames one writev carries. A joining player's GOP
+// burst (60 frames at 30 fps, 2 s GOP) takes two writes; the cap also
+// bounds the iovec array the runtime keeps per socket (2 per frame for
+// WebSocket), which is memory every player holds.
+const maxBatch = 32
 
 // player is one subscriber of one stream, of any protocol. Its goroutine
 // runs run: start messages, headers, catching up, slow phases. A player
