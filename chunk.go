@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // MessageType is the RTMP message type id (section 5.4, 7.1).
@@ -331,11 +332,14 @@ func (r *ChunkReader) readChunkData(csid uint32, cs *chunkStream) (Message, bool
 		return Message{}, false, err
 	}
 	if cs.payload == nil {
-		cs.payload = make([]byte, 0, cs.length) // length checked above
+		cs.payload = []byte{} // a message has begun (even an empty one)
 	}
+	// The buffer grows with the data that really arrived, not with the
+	// announced length: a peer announcing the largest message on every
+	// chunk stream and sending nothing costs nothing.
 	n := min(cs.length-uint32(len(cs.payload)), r.chunkSize)
 	start := len(cs.payload)
-	cs.payload = cs.payload[:start+int(n)]
+	cs.payload = slices.Grow(cs.payload, int(n))[:start+int(n)]
 	if err := r.read(cs.payload[start:]); err != nil {
 		return Message{}, false, err
 	}

@@ -117,7 +117,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	h := newHub(defaultConfig())
 	st := &Stream{hub: h}
 	r := newGOPRing()
-	fo := newFanout(r, 0, &h.outBytes)
+	fo := newFanout(r, 0)
 	fo.start.Do(func() {})
 	r.fan = fo
 	var wg sync.WaitGroup
@@ -146,7 +146,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 // passAll runs one pass of every shard, as the workers do after an append.
 func passAll(r *gopRing, fo *fanout) {
 	for _, sh := range fo.shards {
-		sh.pass(r, false, fo.outBytes)
+		sh.pass(r, false)
 	}
 }
 

@@ -99,11 +99,16 @@ func (f *Frame) joinHeaderChunks() [][]byte {
 	return f.joinRTMP
 }
 
-// restampHeaders chunks every frame of h as an RTMP message at ts.
+// restampHeaders chunks every frame of h as an RTMP message, the audio and
+// video headers at ts; metadata keeps its own timestamp (0, see
+// rtmpSession.handleData).
 func restampHeaders(h *headerSet, ts uint32) [][]byte {
 	out := make([][]byte, len(h.frames))
 	for i, hf := range h.frames {
 		m := Message{Type: MessageType(hf.Type), StreamID: mediaStreamID, Timestamp: ts, Payload: hf.Payload}
+		if hf.Type == TagScript {
+			m.Timestamp = hf.Timestamp
+		}
 		out[i] = AppendChunks(nil, csidFor(hf.Type), &m, outChunkSize)
 	}
 	return out

@@ -24,11 +24,23 @@ import (
 )
 
 // httpHandler routes the HTTP port: API and pages (stats.go), then FLV.
+// A WebSocket upgrade is only ever answered on an FLV path: an upgrade to
+// "/" or to the API is refused before any page sees it (NMS 4.4.3 crashes
+// on an upgrade to "/").
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.registerStats(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWSUpgrade(r) {
+			if _, _, ok := flvPath(r.URL.Path); !ok {
+				s.log.Info("ws: upgrade to a bad path", "path", truncate(r.URL.Path, 80), "remote", r.RemoteAddr)
+				http.Error(w, "not found: expected /{app}/{name}.flv", http.StatusNotFound)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // flvPath parses "/{app}/{name}.flv" into app and name.
@@ -49,12 +61,31 @@ func flvPath(p string) (app, name string, ok bool) {
 }
 
 // setCORS allows any origin, as NMS does: players are usually pages on
-// another origin.
+// another origin (Fetch standard, section 3.2 "CORS protocol").
 func setCORS(h http.Header) {
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "*")
 	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Type")
+}
+
+// setPreflight answers a CORS preflight: the methods an FLV URL serves,
+// and the request headers the page asked for (echoed, since "*" is not
+// understood by every browser still in use), cached for a day.
+func setPreflight(h http.Header, r *http.Request) {
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	allow := "*"
+	if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" {
+		allow = asked
+	}
+	h.Set("Access-Control-Allow-Headers", allow)
+	h.Set("Access-Control-Max-Age", "86400")
+}
+
+// setNoCache keeps a live stream out of every cache (RFC 9111 section
+// 5.2.2.5, and the HTTP/1.0 forms).
+func setNoCache(h http.Header) {
+	h.Set("Cache-Control", "no-cache, no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
 }
 
 func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
@@ -71,9 +102,11 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodOptions:
+		setPreflight(w.Header(), r)
 		w.WriteHeader(http.StatusNoContent)
-	case http.MethodHead:
+	case http.MethodHead: // the GET's headers; no player, no body
 		w.Header().Set("Content-Type", "video/x-flv")
+		setNoCache(w.Header())
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
 		s.serveFLVPlayer(w, r, app, name)
@@ -166,13 +199,21 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 
 func (s *Server) playHTTP(conn net.Conn, br *bufio.Reader, app, name string) {
 	var wmu sync.Mutex
-	s.runFLVPlayer(conn, br, protoFLV, &wmu, app, name, func(p *player) {
+	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
 		discardUntilError(br)
 		p.stop()
-	})
+	}
+	// The body is close-delimited: closing the connection ends it, and
+	// ends the reader.
+	finish := func(error) { conn.Close() }
+	s.runFLVPlayer(conn, protoFLV, &wmu, app, name, watch, finish)
 }
+
+// wsCloseWait bounds how long a WS player waits for the client's answer
+// to its close frame before it closes the TCP connection anyway.
+const wsCloseWait = 2 * time.Second
 
 func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
 	conn, br, err := wsUpgrade(w, r)
@@ -186,19 +227,62 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 func (s *Server) playWS(conn net.Conn, br *bufio.Reader, app, name string) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
-	s.runFLVPlayer(conn, br, protoWS, &ws.mu, app, name, func(p *player) {
+	watch := func(p *player) {
 		defer close(readerDone)
-		if err := wsServeReads(br, ws.send, 64<<10); err != nil {
+		if err := wsServeReads(br, ws.send, wsMaxMessage); err != nil {
 			s.log.Debug("ws: read side ended", "err", err)
 		}
 		p.stop()
-	})
-	// The stream ended (or the player stopped): close handshake, 1000.
-	ws.send(WSClose, appendWSCloseBody(nil, CloseNormal, "stream ended"))
-	select {
-	case <-readerDone:
-	case <-time.After(2 * time.Second):
 	}
+	finish := func(err error) {
+		// Section 7.1.2: the server starts the close handshake (unless the
+		// client already did, or the read side failed the connection:
+		// then send is a no-op), waits for the client's close frame, then
+		// closes the TCP connection first.
+		ws.send(WSClose, appendWSCloseBody(nil, CloseNormal, wsEndReason(err)))
+		t := time.NewTimer(wsCloseWait)
+		defer t.Stop()
+		select {
+		case <-readerDone:
+			wsLinger(conn, br)
+		case <-t.C:
+		}
+		conn.Close()
+	}
+	s.runFLVPlayer(conn, protoWS, &ws.mu, app, name, watch, finish)
+}
+
+// wsLingerBytes bounds what wsLinger reads and throws away.
+const wsLingerBytes = 1 << 20
+
+// wsLinger ends the server's half of the TCP connection (FIN after the
+// close frame), then reads what the client still sends until it closes
+// its half, for at most wsCloseWait and wsLingerBytes. Closing a socket
+// with unread input makes the kernel send a reset, which may destroy
+// the close frame before the client reads it (a client failed for an
+// oversized frame has usually sent more).
+func wsLinger(conn net.Conn, br io.Reader) {
+	hc, ok := conn.(interface{ CloseWrite() error })
+	if !ok || hc.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(wsCloseWait))
+	io.CopyN(io.Discard, br, wsLingerBytes)
+}
+
+// wsMaxMessage is the largest message a WS-FLV client may send (it has
+// nothing to say): bigger is failed with 1009.
+const wsMaxMessage = 64 << 10
+
+// wsEndReason is the reason text of the server's close frame.
+func wsEndReason(err error) string {
+	switch {
+	case err == nil:
+		return "stream ended"
+	case errors.Is(err, ErrNoPublisher):
+		return "no publisher"
+	}
+	return "player closed"
 }
 
 // wsSender writes control frames of the read side under the same lock as
@@ -224,9 +308,11 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 
 // runFLVPlayer runs an HTTP-FLV or WS-FLV player until the publication
 // ends or the client leaves. watch is the read side, run in its own
-// goroutine; it must stop the player when the client goes away.
-func (s *Server) runFLVPlayer(conn net.Conn, br *bufio.Reader, proto wireProto, wmu *sync.Mutex,
-	app, name string, watch func(*player)) {
+// goroutine; it must stop the player when the client goes away. finish
+// ends the connection (given why the player stopped) and must make watch
+// return; runFLVPlayer returns when both are done.
+func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
+	app, name string, watch func(*player), finish func(error)) {
 	sess := s.hub.newSession(proto.String(), conn, func() { conn.Close() })
 	defer s.hub.endSession(sess)
 	sess.setStream(app, name, false)
@@ -243,9 +329,7 @@ func (s *Server) runFLVPlayer(conn net.Conn, br *bufio.Reader, proto wireProto, 
 	if err != nil && !errors.Is(err, ErrPlayerClosed) {
 		log.Info("player ended", "reason", err)
 	}
-	if proto == protoFLV {
-		conn.Close() // ends the reader
-	}
+	finish(err)
 	<-done
 }
 

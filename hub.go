@@ -71,6 +71,7 @@ type sessionInfo struct {
 
 	inBytes  atomic.Uint64
 	outBytes atomic.Uint64
+	conn     *countingConn // the socket's byte counters (stats.go), nil if not a counted socket
 }
 
 func (s *sessionInfo) setStream(app, name string, publisher bool) {
@@ -93,6 +94,10 @@ func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo 
 		RemoteAddr: c.RemoteAddr().String(),
 		Started:    time.Now(),
 		closeFn:    closeFn,
+		conn:       countingOf(c),
+	}
+	if s.conn != nil {
+		s.conn.attach(h) // its bytes count in the network totals from now on
 	}
 	h.mu.Lock()
 	h.sessions[s.ID] = s
@@ -181,7 +186,7 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 		return nil, nil, ErrStreamBusy
 	}
 	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.fan = newFanout(s.ring, h.cfg.WriteDelay.Duration, &h.outBytes)
+	s.ring.fan = newFanout(s.ring, h.cfg.WriteDelay.Duration)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
@@ -224,6 +229,7 @@ func (h *Hub) addPlayer(app, name string, p *player) *Stream {
 	s := h.streamLocked(app, name)
 	s.mu.Lock()
 	s.players[p] = struct{}{}
+	p.attachedTo = s.ring
 	s.mu.Unlock()
 	h.mu.Unlock()
 	p.stream = s
@@ -307,6 +313,8 @@ type player struct {
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
 	// file header). endFn is called when the publication ends; a nil endFn
 	// ends the player with the publication (HTTP-FLV, WS-FLV).
+	attachedTo *gopRing // the publication live when the player attached (nil: none)
+
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
 
@@ -384,7 +392,9 @@ func (p *player) run(firstWait time.Duration) error {
 			return err
 		}
 		firstWait = 0
-		if err := p.playRing(ring, republish); err != nil {
+		// a publication that began after the player attached is played
+		// from its start
+		if err := p.playRing(ring, republish, ring != p.attachedTo); err != nil {
 			return err
 		}
 		if p.endFn == nil {
@@ -399,11 +409,16 @@ func (p *player) run(firstWait time.Duration) error {
 
 // playRing sends one publication: start messages, headers, then frames
 // from the join point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
-	// A player that arrives before the first keyframe starts where it
-	// arrived (and waits there for the keyframe), so that it loses nothing
-	// however fast the first frames come.
+//
+// A player that was there before the publication began (fromStart) plays it from
+// its first frame, headers included, however fast the first frames came;
+// one that arrives before the first keyframe starts where it arrived and
+// waits there for the keyframe.
+func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
 	cursor, hdrs, key := r.joinPoint()
+	if fromStart && r.holds(0) {
+		cursor, hdrs, key = 0, &headerSet{}, nil
+	}
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err
@@ -661,9 +676,7 @@ func (p *player) writeLocked(bufs [][]byte) error {
 	// p.out lives in the player (not on the stack), so that WriteTo,
 	// which consumes it, costs no allocation.
 	p.out = bufs
-	n, err := p.out.WriteTo(p.conn)
-	p.sess.outBytes.Add(uint64(n))
-	p.hub.outBytes.Add(uint64(n))
+	_, err := writeBuffers(p.conn, &p.out) // one writev, bytes counted (stats.go)
 	return err
 }
 
@@ -678,12 +691,11 @@ func (p *player) writeLocked(bufs [][]byte) error {
 // publisher never waits for a player, and a slow player costs no more
 // than a fast one: its cursor, in the same ring.
 type fanout struct {
-	ring     *gopRing
-	delay    time.Duration  // -write-delay: linger after a wake-up
-	outBytes *atomic.Uint64 // the hub's byte counter
-	shards   []*fanShard
-	next     atomic.Uint32
-	start    sync.Once
+	ring   *gopRing
+	delay  time.Duration // -write-delay: linger after a wake-up
+	shards []*fanShard
+	next   atomic.Uint32
+	start  sync.Once
 }
 
 // fanShard is one worker's players and scratch.
@@ -694,8 +706,8 @@ type fanShard struct {
 	bufs    [][]byte
 }
 
-func newFanout(r *gopRing, delay time.Duration, outBytes *atomic.Uint64) *fanout {
-	fo := &fanout{ring: r, delay: delay, outBytes: outBytes}
+func newFanout(r *gopRing, delay time.Duration) *fanout {
+	fo := &fanout{ring: r, delay: delay}
 	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
 	for i := range fo.shards {
 		fo.shards[i] = &fanShard{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
@@ -749,7 +761,7 @@ func (sh *fanShard) remove(i int) {
 func (fo *fanout) work(sh *fanShard) {
 	for {
 		wake, closed := fo.ring.wakeState()
-		sh.pass(fo.ring, closed, fo.outBytes)
+		sh.pass(fo.ring, closed)
 		if closed {
 			return
 		}
@@ -762,41 +774,34 @@ func (fo *fanout) work(sh *fanShard) {
 
 // pass pushes what is new to every player of the shard; players that
 // cannot take it are handed back.
-func (sh *fanShard) pass(r *gopRing, closed bool, outBytes *atomic.Uint64) {
+func (sh *fanShard) pass(r *gopRing, closed bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	var out int
 	for i := 0; i < len(sh.players); {
 		p := sh.players[i]
-		n, ok := 0, false
-		if !closed {
-			n, ok = sh.push(r, p)
-		}
-		out += n
-		if ok {
+		if !closed && sh.push(r, p) {
 			i++
 			continue
 		}
 		sh.remove(i)
 		p.kick <- struct{}{} // cap 1, and only the worker sends
 	}
-	outBytes.Add(uint64(out))
 }
 
 // push writes to p every frame from its cursor to the head in one
-// non-blocking writev. It returns the bytes written and false when p
-// must go back to its goroutine: it fell off the ring, is filtering, its
-// write lock is busy, or the socket did not take everything.
-func (sh *fanShard) push(r *gopRing, p *player) (int, bool) {
+// non-blocking writev. It returns false when p must go back to its
+// goroutine: it fell off the ring, is filtering, its write lock is busy,
+// or the socket did not take everything.
+func (sh *fanShard) push(r *gopRing, p *player) bool {
 	if p.filtering() {
-		return 0, false
+		return false
 	}
 	frames, next, _, res := r.read(p.cursor, sh.frames[:0], maxBatch)
 	if res != readOK {
-		return 0, false
+		return false
 	}
 	if len(frames) == 0 {
-		return 0, true
+		return true
 	}
 	bufs := sh.bufs[:0]
 	for _, f := range frames {
@@ -806,10 +811,10 @@ func (sh *fanShard) push(r *gopRing, p *player) (int, bool) {
 	clear(frames)
 	if !p.wmu.TryLock() {
 		clear(bufs)
-		return 0, false
+		return false
 	}
 	n, err := p.nb.write(bufs)
-	p.sess.outBytes.Add(uint64(n))
+	p.countOut(n)
 	if n > 0 {
 		p.cursor, p.lastHdrs = next, hdrs
 	}
@@ -827,7 +832,17 @@ func (sh *fanShard) push(r *gopRing, p *player) (int, bool) {
 		}
 	}
 	clear(bufs)
-	return n, err == nil
+	return err == nil
+}
+
+// countOut counts bytes the fan-out wrote past the connection's own
+// Write: on the socket's counters when it has them (stats.go).
+func (p *player) countOut(n int) {
+	if c := p.sess.conn; c != nil {
+		c.count(int64(n), false)
+		return
+	}
+	p.sess.outBytes.Add(uint64(n))
 }
 
 // appendRest appends to dst what remains of bufs after its first n bytes.

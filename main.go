@@ -254,6 +254,8 @@ type Server struct {
 	closing bool
 	wg      sync.WaitGroup
 	stop    chan struct{} // closed by Close: background loops end
+
+	stats *statsState // samples for the stats API (stats.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
@@ -289,10 +291,11 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen() error {
 	var err error
-	if s.rtmpLn, err = net.Listen("tcp", s.cfg.RTMP); err != nil {
+	// listenCounted (stats.go) counts every socket's bytes for the stats
+	if s.rtmpLn, err = listenCounted(s.cfg.RTMP, nil); err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
-	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
+	if s.httpLn, err = listenCounted(s.cfg.HTTP, nil); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	if s.cfg.RTMPS == "" && s.cfg.HTTPS == "" {
@@ -303,13 +306,13 @@ func (s *Server) listen() error {
 		return err
 	}
 	if s.cfg.RTMPS != "" {
-		if s.rtmpsLn, err = tls.Listen("tcp", s.cfg.RTMPS, tc); err != nil {
+		if s.rtmpsLn, err = listenCounted(s.cfg.RTMPS, tc); err != nil {
 			return fmt.Errorf("rtmps: %w", err)
 		}
 		s.log.Info("listening", "rtmps", s.rtmpsLn.Addr().String())
 	}
 	if s.cfg.HTTPS != "" {
-		if s.httpsLn, err = tls.Listen("tcp", s.cfg.HTTPS, tc); err != nil {
+		if s.httpsLn, err = listenCounted(s.cfg.HTTPS, tc); err != nil {
 			return fmt.Errorf("https: %w", err)
 		}
 		s.log.Info("listening", "https", s.httpsLn.Addr().String())

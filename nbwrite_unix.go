@@ -33,10 +33,13 @@ type nbWriter struct {
 // maxIovecs bounds one writev; IOV_MAX is 1024 on Linux and the BSDs.
 const maxIovecs = 1024
 
-// newNBWriter returns a writer for plain TCP connections and nil for
-// anything else (TLS, files, test doubles): those players use the
-// blocking path only.
+// newNBWriter returns a writer for plain TCP connections (counted or not)
+// and nil for anything else (TLS, files, test doubles): those players use
+// the blocking path only.
 func newNBWriter(c any) *nbWriter {
+	if cc, ok := c.(*countingConn); ok { // stats.go: the caller counts
+		c = cc.Conn
+	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil

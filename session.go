@@ -88,7 +88,6 @@ type rtmpSession struct {
 	connected  bool
 	peerWindow uint32 // the peer's Window Acknowledgement Size
 	acked      uint64 // BytesRead when we last acknowledged
-	counted    uint64 // BytesRead already added to the byte counters
 	lastRead   time.Time
 
 	pubStream *Stream
@@ -138,7 +137,6 @@ func (s *rtmpSession) serve() error {
 		if err != nil {
 			return err
 		}
-		s.countIn()
 		if err := s.handle(&m); err != nil {
 			return err
 		}
@@ -163,13 +161,6 @@ func (s *rtmpSession) extendReadDeadline() {
 		s.conn.SetReadDeadline(now.Add(s.srv.cfg.IdleTimeout.Duration))
 		s.lastRead = now
 	}
-}
-
-func (s *rtmpSession) countIn() {
-	n := s.cr.BytesRead()
-	s.info.inBytes.Store(n)
-	s.hub.inBytes.Add(n - s.counted)
-	s.counted = n
 }
 
 // acknowledge sends an Acknowledgement each time the peer's window of
@@ -529,7 +520,15 @@ func (s *rtmpSession) handleData(m *Message) error {
 	case "|RtmpSampleAccess":
 		return nil
 	}
-	s.pubStream.append(s.pubRing, newFrame(TagScript, m.Timestamp, info, payload))
+	ts := m.Timestamp
+	if info.Flags&FlagConfig != 0 {
+		// Stream metadata is stamped 0 for every player: ffmpeg's FLV
+		// reader turns an onMetaData with any other timestamp into a
+		// spurious data stream (GStreamer publishes it at its running
+		// time). The payload is passed through unchanged.
+		ts = 0
+	}
+	s.pubStream.append(s.pubRing, newFrame(TagScript, ts, info, payload))
 	return nil
 }
 
