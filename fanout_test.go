@@ -117,7 +117,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	h := newHub(defaultConfig())
 	st := &Stream{hub: h}
 	r := newGOPRing()
-	fo := newFanout(r, 0)
+	fo := newFanout(h, r, 0)
 	fo.start.Do(func() {})
 	r.fan = fo
 	var wg sync.WaitGroup

@@ -2,7 +2,11 @@
 // publisher, its GOP ring (gop.go) and its players. Players of every
 // protocol run the same loop, player.run, over the same ring and the same
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
-// protocol's start/end messages differ.
+// protocol's start/end messages differ. A player that has caught up is
+// written by the publication's fan-out workers (fanout, one per CPU) with
+// one non-blocking writev per batch, as an event loop would, so that a
+// frame costs no goroutine wake-up per player; its own goroutine takes
+// over again for anything that may wait (a full socket, a slow player).
 //
 // DESIGN.md properties: 1 (encode once: the loop only picks ready bytes),
 // 2 (the publisher never waits: append never blocks on a player; a player
@@ -186,7 +190,7 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 		return nil, nil, ErrStreamBusy
 	}
 	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.fan = newFanout(s.ring, h.cfg.WriteDelay.Duration)
+	s.ring.fan = newFanout(h, s.ring, h.cfg.WriteDelay.Duration)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
@@ -700,17 +704,18 @@ type fanout struct {
 
 // fanShard is one worker's players and scratch.
 type fanShard struct {
+	hub     *Hub
 	mu      sync.Mutex // held by the worker for a whole pass
 	players []*player
 	frames  []*Frame
 	bufs    [][]byte
 }
 
-func newFanout(r *gopRing, delay time.Duration) *fanout {
+func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
 	fo := &fanout{ring: r, delay: delay}
 	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
 	for i := range fo.shards {
-		fo.shards[i] = &fanShard{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
+		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
 	}
 	return fo
 }
@@ -773,50 +778,82 @@ func (fo *fanout) work(sh *fanShard) {
 }
 
 // pass pushes what is new to every player of the shard; players that
-// cannot take it are handed back.
+// cannot take it are handed back. The ring is read once per pass, not
+// once per player: the players of a shard are nearly always at the same
+// frame, and the ring's lock is shared with the publisher and the other
+// workers.
 func (sh *fanShard) pass(r *gopRing, closed bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for i := 0; i < len(sh.players); {
-		p := sh.players[i]
-		if !closed && sh.push(r, p) {
-			i++
-			continue
+	for more := true; more && len(sh.players) > 0; {
+		win, tail, head := sh.snapshot(r)
+		more = win.end() < head
+		var out uint64
+		for i := 0; i < len(sh.players); {
+			p := sh.players[i]
+			if n, ok := sh.push(p, win, tail); ok && !closed {
+				out += n
+				i++
+				continue
+			}
+			sh.remove(i)
+			p.kick <- struct{}{} // cap 1, and only the worker sends
 		}
-		sh.remove(i)
-		p.kick <- struct{}{} // cap 1, and only the worker sends
+		clear(win.frames)
+		sh.hub.outBytes.Add(out)
 	}
 }
 
-// push writes to p every frame from its cursor to the head in one
-// non-blocking writev. It returns false when p must go back to its
-// goroutine: it fell off the ring, is filtering, its write lock is busy,
-// or the socket did not take everything.
-func (sh *fanShard) push(r *gopRing, p *player) bool {
-	if p.filtering() {
-		return false
+// window is a run of consecutive ring frames starting at seq base.
+type window struct {
+	base   uint64
+	frames []*Frame
+}
+
+func (w window) end() uint64 { return w.base + uint64(len(w.frames)) }
+
+// snapshot reads, under one ring lock, up to maxBatch frames from the
+// lowest cursor of the shard (or the tail, if that is gone).
+func (sh *fanShard) snapshot(r *gopRing) (window, uint64, uint64) {
+	lo := sh.players[0].cursor
+	for _, p := range sh.players[1:] {
+		lo = min(lo, p.cursor)
 	}
-	frames, next, _, res := r.read(p.cursor, sh.frames[:0], maxBatch)
-	if res != readOK {
-		return false
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lo = max(lo, r.tail)
+	w := window{base: lo, frames: sh.frames[:0]}
+	for seq := lo; seq < r.head && len(w.frames) < maxBatch; seq++ {
+		w.frames = append(w.frames, r.buf[seq%ringCap])
 	}
-	if len(frames) == 0 {
-		return true
+	return w, r.tail, r.head
+}
+
+// push writes to p, in one non-blocking writev, the frames of win from
+// its cursor on, and returns the bytes written. false means p must go
+// back to its goroutine: it fell off the ring (cursor before tail), is
+// filtering, its write lock is busy, or the socket did not take
+// everything.
+func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
+	if p.cursor < tail || p.filtering() {
+		return 0, false
 	}
+	if p.cursor >= win.end() {
+		return 0, true
+	}
+	frames := win.frames[p.cursor-win.base:]
 	bufs := sh.bufs[:0]
 	for _, f := range frames {
 		bufs = f.appendWire(bufs, p.proto)
 	}
-	hdrs := frames[len(frames)-1].headers
-	clear(frames)
 	if !p.wmu.TryLock() {
 		clear(bufs)
-		return false
+		return 0, false
 	}
 	n, err := p.nb.write(bufs)
 	p.countOut(n)
 	if n > 0 {
-		p.cursor, p.lastHdrs = next, hdrs
+		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
 	}
 	switch {
 	case err == nil:
@@ -832,14 +869,17 @@ func (sh *fanShard) push(r *gopRing, p *player) bool {
 		}
 	}
 	clear(bufs)
-	return err == nil
+	return uint64(n), err == nil
 }
 
 // countOut counts bytes the fan-out wrote past the connection's own
-// Write: on the socket's counters when it has them (stats.go).
+// Write, on the session's counters; the caller adds them to the hub's
+// total once per pass (one shared atomic per pass, not per player). A
+// counted socket (stats.go) is attached to the hub before its player
+// exists, so its bytes belong in that total.
 func (p *player) countOut(n int) {
 	if c := p.sess.conn; c != nil {
-		c.count(int64(n), false)
+		c.out.Add(uint64(n))
 		return
 	}
 	p.sess.outBytes.Add(uint64(n))

@@ -89,7 +89,9 @@ func (w *nbWriter) write(bufs [][]byte) (int, error) {
 // returns true, so the runtime does not park on EAGAIN).
 func (w *nbWriter) writev(fd uintptr) bool {
 	for {
-		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd,
+		// RawSyscall: the socket is non-blocking, so the call never
+		// sleeps and the scheduler need not be told (entersyscall).
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd,
 			uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
 		switch errno {
 		case 0:
