@@ -557,13 +557,15 @@ func (p *player) wait(wake <-chan struct{}) error {
 	return nil
 }
 
-// tooFarBehind reports whether the batch spans more than -max-lag and a
-// newer keyframe exists to skip to. It records the player's lag.
+// tooFarBehind reports whether the player's next frame is more than
+// -max-lag older than the newest one and a newer keyframe exists to skip
+// to. It records the player's lag. (The lag is measured to the head, not
+// across the batch: a batch is capped at maxBatch frames, about a second.)
 func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
 	if len(frames) == 0 {
 		return false
 	}
-	lag := int64(int32(frames[len(frames)-1].Timestamp - frames[0].Timestamp))
+	lag := int64(int32(r.newestTimestamp() - frames[0].Timestamp))
 	p.lagMs.Store(lag)
 	maxLag := p.hub.cfg.MaxLag.Duration.Milliseconds()
 	if maxLag <= 0 || lag <= maxLag {
