@@ -374,6 +374,21 @@ func (c *Client) createStream() error {
 // StreamID is the message stream id createStream gave (0 before).
 func (c *Client) StreamID() uint32 { return c.streamID.Load() }
 
+// SetReadDeadline and SetWriteDeadline set the connection's deadlines
+// after DialRTMP, Publish or Play: relays renew them so that a stalled
+// server is noticed (a zero time clears them).
+func (c *Client) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
+func (c *Client) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// BytesRead is the number of bytes read from the server so far. Like
+// ReadMessage, only the reading goroutine may call it.
+func (c *Client) BytesRead() uint64 {
+	if c.cr == nil {
+		return 0
+	}
+	return c.cr.BytesRead()
+}
+
 // WriteMedia sends an audio (8), video (9) or data (18) message on the
 // stream created by Publish, with payload as the FLV tag body.
 func (c *Client) WriteMedia(t MessageType, ts uint32, payload []byte) error {

@@ -409,11 +409,58 @@ func (c Codec) IsVideo() bool {
 // TagInfo is what ClassifyTag finds in an audio or video tag body.
 type TagInfo struct {
 	Flags  PacketFlags
-	Codec  Codec  // CodecUnknown for an unknown FourCC (flags are still set)
-	FourCC uint32 // Enhanced RTMP FourCC, e.g. 'a'<<24|'v'<<16|'0'<<8|'1'; 0 for legacy tags
-	Track  uint8  // multitrack trackId; for ManyTracks the first track's (0 otherwise)
-	CTS    int32  // composition time offset in ms (legacy AVC/HEVC NALU; Ex CodedFrames of avc1, hvc1, vvc1)
-	Config []byte // sequence headers: the configuration record (avcC, hvcC, av1C, vpcC, AudioSpecificConfig, OpusHead, "fLaC"+STREAMINFO...), a sub-slice of the data
+	Codec  Codec    // CodecUnknown for an unknown FourCC (flags are still set)
+	FourCC uint32   // Enhanced RTMP FourCC, e.g. 'a'<<24|'v'<<16|'0'<<8|'1'; 0 for legacy tags
+	Track  uint8    // multitrack trackId; for ManyTracks the first track's (0 otherwise)
+	Tracks TrackSet // every trackId of a multitrack message; empty otherwise (then the message is the default track 0)
+	CTS    int32    // composition time offset in ms (legacy AVC/HEVC NALU; Ex CodedFrames of avc1, hvc1, vvc1)
+	Config []byte   // sequence headers: the configuration record (avcC, hvcC, av1C, vpcC, AudioSpecificConfig, OpusHead, "fLaC"+STREAMINFO...), a sub-slice of the data
+}
+
+// TrackSet is a set of Enhanced RTMP trackIds (UI8): a 256-bit bitmap, so
+// it costs no allocation.
+type TrackSet [4]uint64
+
+// trackSetOf returns the set holding only id.
+func trackSetOf(id uint8) TrackSet {
+	var s TrackSet
+	s.add(id)
+	return s
+}
+
+func (s *TrackSet) add(id uint8) { s[id>>6] |= 1 << (id & 63) }
+
+// Has reports whether id is in s.
+func (s TrackSet) Has(id uint8) bool { return s[id>>6]&(1<<(id&63)) != 0 }
+
+// Covers reports whether every track of o is in s.
+func (s TrackSet) Covers(o TrackSet) bool {
+	return o[0]&^s[0] == 0 && o[1]&^s[1] == 0 && o[2]&^s[2] == 0 && o[3]&^s[3] == 0
+}
+
+// String lists the trackIds, e.g. "{0,1}".
+func (s TrackSet) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for id := range 256 {
+		if s.Has(uint8(id)) {
+			if b.Len() > 1 {
+				b.WriteByte(',')
+			}
+			fmt.Fprint(&b, id)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// TrackIDs is the set of tracks a message carries: Tracks for multitrack,
+// else the default track 0.
+func (i *TagInfo) TrackIDs() TrackSet {
+	if i.Flags&FlagMultitrack == 0 {
+		return trackSetOf(0)
+	}
+	return i.Tracks
 }
 
 // Enhanced RTMP FourCCs (makeFourCc: the four characters, big-endian).
@@ -796,6 +843,7 @@ type exHeader struct {
 	multitrack bool             // the packet type was Multitrack
 	tracks     avMultitrackType // the AvMultitrackType, when multitrack
 	fourCC     uint32           // every track's FourCC, unless ManyTracksManyCodecs
+	ids        TrackSet         // the trackIds read so far (multitrack)
 }
 
 // readExHeader reads the multitrack header (when packetType ==
@@ -841,6 +889,7 @@ func (c *flvCursor) readTrack(h *exHeader) exTrack {
 		t.fourCC = c.u32("track FourCC")
 	}
 	t.id = c.u8("trackId")
+	h.ids.add(t.id)
 	if h.tracks == avOneTrack {
 		t.data = c.rest()
 		return t
@@ -888,7 +937,7 @@ func classifyExVideo(c *flvCursor) (TagInfo, error) {
 func exVideoInfo(ft videoFrameType, h *exHeader, t exTrack) (TagInfo, error) {
 	info := TagInfo{Codec: videoCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id}
 	if h.multitrack {
-		info.Flags = FlagMultitrack
+		info.Flags, info.Tracks = FlagMultitrack, h.ids
 	}
 	switch pt := videoPacketType(h.packetType); pt {
 	case videoSequenceStart, videoMPEG2TSSequenceStart:
@@ -934,7 +983,7 @@ func classifyExAudio(c *flvCursor) (TagInfo, error) {
 	}
 	info := TagInfo{Codec: audioCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id}
 	if h.multitrack {
-		info.Flags = FlagMultitrack
+		info.Flags, info.Tracks = FlagMultitrack, h.ids
 	}
 	switch pt := audioPacketType(h.packetType); pt {
 	case audioSequenceStart:

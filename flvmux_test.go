@@ -33,6 +33,15 @@ func flvWire(parts ...any) []byte {
 // fc is makeFourCc of Enhanced RTMP, written independently of flvmux.go.
 func flvFC(s string) uint32 { return binary.BigEndian.Uint32([]byte(s)) }
 
+// flvTracks is the TrackSet of ids, built bit by bit without TrackSet's methods.
+func flvTracks(ids ...uint8) TrackSet {
+	var s TrackSet
+	for _, id := range ids {
+		s[id/64] |= 1 << (id % 64)
+	}
+	return s
+}
+
 // Codec configuration records used in the golden table. ClassifyTag does
 // not parse them (codecs.go does); it only hands them out as TagInfo.Config.
 var (
@@ -379,7 +388,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: Multitrack.
-	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1}, wire: flvWire(
+	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 9, Timestamp 0
 		0x96,       // IsExHeader, key, VideoPacketType 6 (Multitrack)
 		0x01,       // AvMultitrackType 0 (OneTrack), VideoPacketType 1 (CodedFrames)
@@ -388,7 +397,7 @@ var flvGoldenTable = []flvGolden{
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Config: flvTestHVCC}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1), Config: flvTestHVCC}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x17, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 23, Timestamp 0
 		0x96,                                // IsExHeader, key, Multitrack
 		0x10,                                // AvMultitrackType 1 (ManyTracks), VideoPacketType 0 (SequenceStart)
@@ -397,7 +406,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03, // videoTrackId 1, sizeOfVideoTrack 3, its hvcC
 		0x00, 0x00, 0x00, 0x22, // PreviousTagSize 34
 	)},
-	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, CTS: 33}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, Tracks: flvTracks(2, 3), CTS: 33}, wire: flvWire(
 		0x09, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 29, Timestamp 33
 		0x96,                           // IsExHeader, key, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), VideoPacketType 1 (CodedFrames); no shared FourCC
@@ -524,7 +533,7 @@ var flvGoldenTable = []flvGolden{
 		0x00,                   // data
 		0x00, 0x00, 0x00, 0x11, // PreviousTagSize 17
 	)},
-	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Config: flvTestASC}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Tracks: flvTracks(0, 1), Config: flvTestASC}, wire: flvWire(
 		0x08, 0x00, 0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 18, Timestamp 0
 		0x95,                               // ExHeader, AudioPacketType 5 (Multitrack)
 		0x10,                               // AvMultitrackType 1 (ManyTracks), AudioPacketType 0 (SequenceStart)
@@ -533,7 +542,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x02, 0x11, 0x90, // audioTrackId 1, sizeOfAudioTrack 2, AudioSpecificConfig (48 kHz)
 		0x00, 0x00, 0x00, 0x1d, // PreviousTagSize 29
 	)},
-	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1, 2)}, wire: flvWire(
 		0x08, 0x00, 0x00, 0x15, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 21, Timestamp 20
 		0x95,                           // ExHeader, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), CodedFrames
@@ -552,6 +561,104 @@ var flvGoldenTable = []flvGolden{
 		"Opus",                 // AudioFourCc
 		0xfc,                   // Opus packet
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
+	)},
+
+	// More header forms: MPEG2TSSequenceStart, vp08, legacy HEVC inter and
+	// end of sequence, ModEx before Multitrack and before a command,
+	// audio Multitrack OneTrack / ManyTracksManyCodecs configuration, a
+	// track's SequenceEnd, ManyTracks CodedFramesX.
+	{name: "Ex av01 MPEG2TSSequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvWire(0x80, 0x04, 0x81, 0x08, 0x0c, 0x00)}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 11, Timestamp 0
+		0x95,                               // IsExHeader, key, VideoPacketType 5 (MPEG2TSSequenceStart)
+		"av01",                             // VideoFourCc
+		0x80, 0x04, 0x81, 0x08, 0x0c, 0x00, // AV1 video descriptor: tag 0x80, length 4, av1C fields
+		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
+	)},
+	{name: "Ex vp08 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecVP8, FourCC: flvFC("vp08"), Config: flvTestVPCC}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 17, Timestamp 0
+		0x90,                   // IsExHeader, key, SequenceStart
+		"vp08",                 // VideoFourCc
+		flvTestVPCC,            // VPCodecConfigurationRecord (VP8 uses it too)
+		0x00, 0x00, 0x00, 0x1c, // PreviousTagSize 28
+	)},
+	{name: "HEVC (CodecID 12) inter frame with CTS", typ: TagVideo, ts: 40, info: TagInfo{Codec: CodecHEVC, CTS: 33}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 40
+		0x2c,             // FrameType 2 (inter), CodecID 12 (HEVC)
+		0x01,             // AVCPacketType 1: NALU
+		0x00, 0x00, 0x21, // CompositionTime 33
+		0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0xd0, // one TRAIL_R NALU
+		0x00, 0x00, 0x00, 0x17, // PreviousTagSize 23
+	)},
+	{name: "HEVC (CodecID 12) end of sequence", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecHEVC}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 80
+		0x1c,             // FrameType 1, CodecID 12 (HEVC)
+		0x02,             // AVCPacketType 2: end of sequence
+		0x00, 0x00, 0x00, // CompositionTime 0
+		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
+	)},
+	{name: "Ex ModEx then Multitrack OneTrack", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 14, Timestamp 33
+		0x97,             // IsExHeader, key, ModEx
+		0x02,             // modExDataSize - 1 = 2
+		0x00, 0x01, 0xf4, // modExData: TimestampOffsetNano 500
+		0x06,       // VideoPacketModExType 0, VideoPacketType 6 (Multitrack)
+		0x01,       // AvMultitrackType 0 (OneTrack), VideoPacketType 1 (CodedFrames)
+		"av01",     // VideoFourCc
+		0x01,       // videoTrackId 1
+		0x12, 0x00, // OBU: temporal delimiter
+		0x00, 0x00, 0x00, 0x19, // PreviousTagSize 25
+	)},
+	{name: "Ex command frame behind ModEx", typ: TagVideo, info: TagInfo{Flags: FlagCommand}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 0
+		0xd7,                   // IsExHeader, VideoFrameType 5 (Command), ModEx
+		0x00,                   // modExDataSize - 1 = 0
+		0x00,                   // modExData (1 byte)
+		0x00,                   // VideoPacketModExType 0, VideoPacketType 0: not Metadata, so a command
+		0x00,                   // VideoCommand 0 (StartSeek)
+		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
+	)},
+	{name: "Ex audio Multitrack OneTrack SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1), Config: flvTestOpusHead}, wire: flvWire(
+		0x08, 0x00, 0x00, 0x1a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 26, Timestamp 0
+		0x95,                   // ExHeader, Multitrack
+		0x00,                   // AvMultitrackType 0 (OneTrack), AudioPacketType 0 (SequenceStart)
+		"Opus",                 // AudioFourCc
+		0x01,                   // audioTrackId 1
+		flvTestOpusHead,        // OpusHead
+		0x00, 0x00, 0x00, 0x25, // PreviousTagSize 37
+	)},
+	{name: "Ex audio Multitrack OneTrack MultichannelConfig", typ: TagAudio, info: TagInfo{Flags: FlagConfig | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+		0x08, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 9, Timestamp 0
+		0x95,       // ExHeader, Multitrack
+		0x04,       // OneTrack, AudioPacketType 4 (MultichannelConfig)
+		"Opus",     // AudioFourCc
+		0x01,       // audioTrackId 1
+		0x00, 0x02, // AudioChannelOrder 0 (Unspecified), channelCount 2
+		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
+	)},
+	{name: "Ex audio ManyTracksManyCodecs SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Tracks: flvTracks(0, 1), Config: flvTestOpusHead}, wire: flvWire(
+		0x08, 0x00, 0x00, 0x4f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 79, Timestamp 0
+		0x95,                                            // ExHeader, Multitrack
+		0x20,                                            // AvMultitrackType 2 (ManyTracksManyCodecs), SequenceStart
+		"Opus", 0x00, 0x00, 0x00, 0x13, flvTestOpusHead, // AudioFourCc, audioTrackId 0, sizeOfAudioTrack 19, OpusHead
+		"fLaC", 0x01, 0x00, 0x00, 0x2a, flvTestFLACHeader, // AudioFourCc, audioTrackId 1, size 42, FlacSequenceHeader
+		0x00, 0x00, 0x00, 0x5a, // PreviousTagSize 90
+	)},
+	{name: "Ex video Multitrack OneTrack SequenceEnd", typ: TagVideo, ts: 5000, info: TagInfo{Flags: FlagSeqEnd | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x07, 0x00, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, // video, DataSize 7, Timestamp 5000
+		0x96,                   // IsExHeader, key, Multitrack
+		0x02,                   // OneTrack, VideoPacketType 2 (SequenceEnd)
+		"hvc1",                 // VideoFourCc
+		0x01,                   // videoTrackId 1
+		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
+	)},
+	{name: "Ex video ManyTracks CodedFramesX key", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1)}, wire: flvWire(
+		0x09, 0x00, 0x00, 0x1c, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x00, // video, DataSize 28, Timestamp 80
+		0x96,                                                             // IsExHeader, key, Multitrack
+		0x13,                                                             // AvMultitrackType 1 (ManyTracks), CodedFramesX
+		"hvc1",                                                           // VideoFourCc of both tracks
+		0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x26, 0x01, 0xaf, // videoTrackId 0, size 7, an IDR NALU (no CompositionTime)
+		0x01, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x26, 0x01, 0xaf, // videoTrackId 1, size 7, an IDR NALU
+		0x00, 0x00, 0x00, 0x27, // PreviousTagSize 39
 	)},
 }
 
@@ -811,7 +918,7 @@ func flvIsSubslice(sub, b []byte) bool {
 
 func flvInfoEqual(a, b TagInfo) bool {
 	return a.Flags == b.Flags && a.Codec == b.Codec && a.FourCC == b.FourCC && a.Track == b.Track &&
-		a.CTS == b.CTS && bytes.Equal(a.Config, b.Config) && (a.Config == nil) == (b.Config == nil)
+		a.Tracks == b.Tracks && a.CTS == b.CTS && bytes.Equal(a.Config, b.Config) && (a.Config == nil) == (b.Config == nil)
 }
 
 func TestClassifyTagGolden(t *testing.T) {
@@ -1005,6 +1112,9 @@ func FuzzClassifyTag(f *testing.F) {
 	}
 	for _, c := range flvClassifyErrors {
 		f.Add(uint8(c.typ), c.body)
+	}
+	for _, st := range eHeaderSteps { // enhanced_test.go: the test muxer's header forms
+		f.Add(uint8(st.typ), st.body)
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
 		info, err := ClassifyTag(TagType(typ), data)

@@ -150,48 +150,65 @@ func (f *Frame) wireLen(proto wireProto) int {
 func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }
 
 // isHeader reports whether a frame is decoder configuration that a late
-// joiner needs before the media: metadata, sequence headers, other config.
+// joiner needs before the media: onMetaData (session.go flags it
+// FlagConfig; other data messages are ordinary frames), sequence headers,
+// other configuration.
 func (f *Frame) isHeader() bool {
-	return f.Type == TagScript || f.Info.Flags&(FlagSeqHeader|FlagConfig) != 0
+	return f.Info.Flags&(FlagSeqHeader|FlagConfig) != 0
 }
 
-// headerSlot names the place a header frame occupies in a headerSet: a new
-// header replaces the one in its slot. Audio and video, each track, and each
-// kind of configuration have their own slot, so an avc1 ExHeader can never
-// replace an audio header (DESIGN.md, "no misfiled packet").
-func (f *Frame) headerSlot() uint32 {
-	if f.Type == TagScript {
-		return uint32(TagScript) << 16
+// A header frame configures one kind of thing, its headerKind: metadata,
+// or the sequence header or other configuration (video Metadata, audio
+// MultichannelConfig) of some tracks of one media type. A new header
+// replaces an older one of the same kind whose tracks it all covers
+// (Enhanced RTMP multitrack: per track; a ManyTracks header replaces the
+// one-track headers it carries, a one-track header leaves a ManyTracks
+// header that also configures other tracks in place). Audio and video
+// never share a kind, so an avc1 ExHeader can never replace an audio
+// header (NMS 4.4.3 does that); an unknown FourCC has a kind of its own,
+// so it never replaces the header of a codec that was understood.
+type headerKind struct {
+	typ    TagType // TagScript, TagAudio or TagVideo
+	config bool    // other configuration, not the sequence header
+	fourCC uint32  // an unknown FourCC; 0 for every known codec
+}
+
+func (f *Frame) headerKind() headerKind {
+	k := headerKind{typ: f.Type, config: f.Info.Flags&FlagSeqHeader == 0}
+	if f.Info.Codec == CodecUnknown {
+		k.fourCC = f.Info.FourCC
 	}
-	class := uint32(1)
-	if f.Info.Flags&FlagSeqHeader == 0 {
-		class = 2
-	}
-	return uint32(f.Type)<<16 | uint32(f.Info.Track)<<8 | class
+	return k
+}
+
+// replaces reports whether header f makes the older header old obsolete.
+func (f *Frame) replaces(old *Frame) bool {
+	return f.headerKind() == old.headerKind() && f.Info.TrackIDs().Covers(old.Info.TrackIDs())
 }
 
 // headerSet is an immutable snapshot of a publication's decoder headers, in
-// late-join order: metadata first, then sequence headers in arrival order.
+// late-join order: metadata first, then the other headers in arrival order
+// (a replacement takes the place of the first header it replaces).
 type headerSet struct {
 	frames   []*Frame
 	hasAudio bool // the publication carries audio (header or frame seen)
 	hasVideo bool
 }
 
-// with returns a copy of h with f in its slot.
+// with returns a copy of h with f added, replacing what it replaces.
 func (h *headerSet) with(f *Frame) *headerSet {
 	n := &headerSet{hasAudio: h.hasAudio, hasVideo: h.hasVideo}
 	n.frames = make([]*Frame, 0, len(h.frames)+1)
-	slot := f.headerSlot()
 	placed := false
 	if f.Type == TagScript {
 		n.frames = append(n.frames, f)
 		placed = true
 	}
 	for _, old := range h.frames {
-		if old.headerSlot() != slot {
+		switch {
+		case !f.replaces(old):
 			n.frames = append(n.frames, old)
-		} else if !placed {
+		case !placed:
 			n.frames = append(n.frames, f)
 			placed = true
 		}
@@ -247,9 +264,17 @@ type gopRing struct {
 	hasPrev bool
 	bytes   int // payload bytes held, for stats
 	hdrs    *headerSet
-	wake    chan struct{} // closed and replaced on every append and on close
-	closed  bool
-	fan     *fanout // writes to caught-up players (hub.go); nil in tests
+	// Multitrack: only keyframes of the main video track (the lowest
+	// trackId of the first keyframe) open GOPs; keyframes of other tracks
+	// at the same timestamp just before one join its GOP (keyGroup).
+	mainTrack uint8
+	hasMain   bool
+	keyGroup  uint64        // seq of the first keyframe of the current run
+	groupTS   uint32        // its timestamp
+	inGroup   bool          // no coded non-key video frame since keyGroup
+	wake      chan struct{} // closed and replaced on every append and on close
+	closed    bool
+	fan       *fanout // writes to caught-up players (hub.go); nil in tests
 }
 
 func newGOPRing() *gopRing {
@@ -273,9 +298,7 @@ func (r *gopRing) append(f *Frame) {
 	r.buf[f.Seq%ringCap] = f
 	r.head++
 	r.bytes += len(f.Payload)
-	if f.isKey() {
-		r.markKey(f.Seq)
-	}
+	r.noteVideo(f)
 	close(r.wake)
 	r.wake = make(chan struct{})
 	r.mu.Unlock()
@@ -287,6 +310,45 @@ func (r *gopRing) updateHeaders(f *Frame) {
 	} else {
 		r.hdrs = r.hdrs.withMedia(f.Type)
 	}
+}
+
+// noteVideo opens a GOP at a keyframe of the main video track, or at the
+// keyframes of other tracks sent just before it with the same timestamp
+// (a multitrack publisher sends one keyframe per track: a player starting
+// at the first of them gets every track's keyframe). Keyframes of other
+// tracks alone do not open GOPs: a player starting there would get the
+// main track's inter frames first.
+func (r *gopRing) noteVideo(f *Frame) {
+	switch {
+	case f.Type != TagVideo || f.isHeader() || f.Info.Flags&FlagCommand != 0:
+		return
+	case !f.isKey():
+		r.inGroup = false
+		return
+	}
+	if !r.inGroup || r.groupTS != f.Timestamp {
+		r.keyGroup, r.groupTS, r.inGroup = f.Seq, f.Timestamp, true
+	}
+	tracks := f.Info.TrackIDs()
+	if !r.hasMain {
+		r.mainTrack, r.hasMain = lowestTrack(tracks), true
+	}
+	if r.keyGroup < r.tail { // the ring cap released its start
+		r.keyGroup = f.Seq
+	}
+	if tracks.Has(r.mainTrack) && !(r.hasKey && r.key == r.keyGroup) {
+		r.markKey(r.keyGroup)
+	}
+}
+
+// lowestTrack returns the smallest trackId in s (0 for the empty set).
+func lowestTrack(s TrackSet) uint8 {
+	for id := range 256 {
+		if s.Has(uint8(id)) {
+			return uint8(id)
+		}
+	}
+	return 0
 }
 
 // markKey records a new keyframe and releases everything before the

@@ -30,6 +30,7 @@ import (
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.registerStats(mux)
+	s.registerRelayAPI(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWSUpgrade(r) {
@@ -130,7 +131,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
-	if !s.beginHijacked() {
+	if !s.beginTracked() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -155,18 +156,6 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		conn.SetDeadline(time.Time{})
 		play(conn, br, app, name)
 	}()
-}
-
-// beginHijacked counts a handler that will outlive http.Server's own
-// tracking (hijacked connections), so that Close waits for it.
-func (s *Server) beginHijacked() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.wg.Add(1)
-	return true
 }
 
 // flvResponseHeader is the HTTP-FLV response head: no length (the body
@@ -321,7 +310,7 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	stream := s.addPlayer(app, name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
-	go func() { defer close(done); watch(p) }()
+	go func() { defer close(done); defer s.recoverConn(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
 	err := p.run(s.cfg.PlayWait.Duration)

@@ -414,14 +414,17 @@ func (p *player) run(firstWait time.Duration) error {
 // playRing sends one publication: start messages, headers, then frames
 // from the join point until the publication ends.
 //
-// A player that was there before the publication began (fromStart) plays it from
-// its first frame, headers included, however fast the first frames came;
-// one that arrives before the first keyframe starts where it arrived and
-// waits there for the keyframe.
+// A player that was there before the publication began (fromStart) plays
+// it from its first frame (or the oldest GOP still held), however fast the
+// first frames came; one that arrives before the first keyframe starts
+// where it arrived and waits there for the keyframe.
 func (p *player) playRing(r *gopRing, republish, fromStart bool) error {
 	cursor, hdrs, key := r.joinPoint()
-	if fromStart && r.holds(0) {
+	switch {
+	case fromStart && r.holds(0):
 		cursor, hdrs, key = 0, &headerSet{}, nil
+	case fromStart: // its first frames were released: the oldest GOP held
+		cursor, hdrs, key = r.oldestKey()
 	}
 	if key == nil {
 		if err := p.waitReady(r); err != nil {

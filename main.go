@@ -156,6 +156,13 @@ type Config struct {
 	OnPlay      string   `json:"onPlay"`      // hook URL asked before a play
 	OnDone      string   `json:"onDone"`      // hook URL told when a publish or play ends
 	HookTimeout Duration `json:"hookTimeout"` // a hook that does not answer in time denies
+
+	// Recording and relays (record.go, relay.go).
+	RecordDir string              `json:"recordDir"` // record every publish under DIR/app/name/
+	Push      []string            `json:"push"`      // forward every publish to rtmp://host:port[/app]
+	Origin    string              `json:"origin"`    // edge mode: pull streams with no local publisher from here
+	EdgeGrace Duration            `json:"edgeGrace"` // a pull with no local player left stops after this
+	Apps      map[string]AppRelay `json:"apps"`      // per-app record / push / origin rules
 }
 
 func defaultConfig() *Config {
@@ -174,6 +181,7 @@ func defaultConfig() *Config {
 		MaxConnsPerIP:    0,
 		MaxHeaderBytes:   16 << 10,
 		HookTimeout:      Duration{5 * time.Second},
+		EdgeGrace:        Duration{5 * time.Second},
 	}
 }
 
@@ -233,6 +241,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.OnPlay, "on-play", c.OnPlay, "hook `URL` that must allow each play")
 	fs.StringVar(&c.OnDone, "on-done", c.OnDone, "hook `URL` told when a publish or play ends")
 	fs.DurationVar(&c.HookTimeout.Duration, "hook-timeout", c.HookTimeout.Duration, "a hook that does not answer within this denies")
+	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "record every publish to `DIR`/app/name/<start>.flv")
+	fs.Var((*urlList)(&c.Push), "push", "forward each publish to rtmp://host:port[/app] (repeatable)")
+	fs.StringVar(&c.Origin, "origin", c.Origin, "edge mode: pull streams with no local publisher from rtmp://host:port[/app]")
+	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
 }
 
 // Server owns the listeners, the hub and every live connection.
@@ -256,6 +268,8 @@ type Server struct {
 	stop    chan struct{} // closed by Close: background loops end
 
 	stats *statsState // samples for the stats API (stats.go)
+	auth  authState   // hook client and on_done queue (auth.go)
+	relay relayState  // recordings, push relays, edge pulls (relay.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
@@ -397,6 +411,16 @@ func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
 	handle(c)
 }
 
+// recoverConn is deferred by a connection's other goroutines (an RTMP
+// player's writer, an HTTP player's read watcher): a panic there, too,
+// closes only that connection.
+func (s *Server) recoverConn(c net.Conn) {
+	if v := recover(); v != nil {
+		s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		c.Close()
+	}
+}
+
 // track registers a connection, enforcing the connection limits.
 func (s *Server) track(c net.Conn) bool {
 	ip := remoteIP(c)
@@ -452,6 +476,20 @@ func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
 	}
 }
 
+// beginTracked counts a goroutine that outlives the connection tracking
+// of the accept loops (a hijacked HTTP handler, a relay, a recorder) in
+// the server's WaitGroup, so that Close waits for it; false once the
+// server is closing.
+func (s *Server) beginTracked() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // Close stops accepting, closes every connection and waits for their
 // goroutines.
 func (s *Server) Close() {
@@ -479,9 +517,9 @@ func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // validName reports whether an app or stream name is safe: a restricted
-// alphabet, no path separators, not "." or "..".
+// alphabet, no path separators, not "." and no ".." anywhere.
 func validName(s string) bool {
-	if s == "" || len(s) > 128 || s == "." || s == ".." {
+	if s == "" || len(s) > 128 || s == "." || strings.Contains(s, "..") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -1,11 +1,983 @@
-// Relays: push to other servers, edge pull from an origin; and recording.
+// Relays: push to other servers, edge pull from an origin, and the
+// plumbing they share with recording (record.go).
+//
+// A relay is a hub subscriber or a hub publisher like any connection:
+//   - a push relay is a hub player (hub.go) whose "socket" is an RTMP
+//     client publishing to another server (client.go: RTMP 1.0 section
+//     7.2.2.6, publish). It reads the GOP ring with its own cursor, so the
+//     publisher never waits for it, and it follows the players' lag policy
+//     (past -max-lag it skips to the newest keyframe, with its headers).
+//   - an edge pull is a hub publisher whose "connection" is an RTMP client
+//     playing the stream from the origin (section 7.2.2.1, play). The
+//     origin starts it like any late joiner: onMetaData, both sequence
+//     headers, the cached GOP from a keyframe (DESIGN.md property 4), so the
+//     edge's own players start clean too.
+//   - a recorder (record.go) is a hub player whose "socket" is an FLV file.
+//
+// Pushes and recorders play the FLV form of the frames (protoFLV): the
+// byte stream of Adobe FLV 10.1 Annex E.2-E.3 (header, then tags each
+// followed by PreviousTagSize). flvTagSink turns it back into whole tags.
+//
+//	publisher ──> origin ──pull──> edge ──> players (RTMP, HTTP-FLV, WS-FLV)
+//	                 │      (one upstream connection per stream and edge)
+//	                 └──push──> another server (same app/name)
 package main
 
-// addPlayer attaches a player of any protocol to app/name.
-func (s *Server) addPlayer(app, name string, p *player) *Stream {
-	return s.hub.addPlayer(app, name, p)
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Relay retry policy: the first retry after relayMinBackoff, doubling up to
+// relayMaxBackoff; a connection that lasted relayStableAfter starts over.
+const (
+	relayMinBackoff  = 250 * time.Millisecond
+	relayMaxBackoff  = 10 * time.Second
+	relayStableAfter = 10 * time.Second
+	relayDialTimeout = 10 * time.Second // TCP + handshake + connect + publish/play
+)
+
+// Relay kinds, as the stats show them.
+const (
+	relayKindPush   = "push"
+	relayKindPull   = "pull"
+	relayKindRecord = "record"
+)
+
+// errRelayStopped ends a relay on purpose (its publication ended, the last
+// local player left, the server is closing); it is not counted as an error.
+var errRelayStopped = errors.New("relay stopped")
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+// AppRelay holds the per-application rules of the config file:
+//
+//	"apps": {
+//	  "live":  {"record": true, "push": ["rtmp://cdn.example:1935/ingest"]},
+//	  "event": {"origin": "rtmp://origin.example:1935"},
+//	  "test":  {"record": false, "push": []}
+//	}
+type AppRelay struct {
+	Record    *bool    `json:"record"`    // record this app (default: when recordDir is set)
+	RecordDir string   `json:"recordDir"` // this app's record directory (default: recordDir)
+	Push      []string `json:"push"`      // replaces the global push list when present
+	Origin    string   `json:"origin"`    // this app's origin (default: origin)
 }
 
-// publishStarted is called when a publication starts (recording and push
-// relays attach here).
-func (s *Server) publishStarted(st *Stream, ring *gopRing) {}
+// recordDirFor is where app's recordings go ("" when nowhere).
+func (s *Server) recordDirFor(app string) string {
+	if d := s.cfg.Apps[app].RecordDir; d != "" {
+		return d
+	}
+	return s.cfg.RecordDir
+}
+
+// autoRecord reports whether every publish of app is recorded.
+func (s *Server) autoRecord(app string) bool {
+	if r := s.cfg.Apps[app].Record; r != nil {
+		return *r && s.recordDirFor(app) != ""
+	}
+	return s.cfg.RecordDir != ""
+}
+
+func (s *Server) pushTargets(app string) []string {
+	if a, ok := s.cfg.Apps[app]; ok && a.Push != nil {
+		return a.Push
+	}
+	return s.cfg.Push
+}
+
+func (s *Server) originFor(app string) string {
+	if o := s.cfg.Apps[app].Origin; o != "" {
+		return o
+	}
+	return s.cfg.Origin
+}
+
+// urlList is the repeatable -push flag; one value may also hold several
+// URLs separated by commas. Flags add to the config file's list.
+type urlList []string
+
+func (l *urlList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *urlList) Set(v string) error {
+	for u := range strings.SplitSeq(v, ",") {
+		u = strings.TrimSpace(u)
+		if u == "" || slices.Contains(*l, u) {
+			continue
+		}
+		if _, err := relayURL(u, "app", "name"); err != nil {
+			return err
+		}
+		*l = append(*l, u)
+	}
+	return nil
+}
+
+// relayURL is the URL of app/name on another server, from a relay base
+// rtmp://host[:port][/app]. The base's app, when it has one, replaces the
+// stream's own; the stream name is always kept.
+func relayURL(base, app, name string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("relay url: %w", err)
+	}
+	if u.Scheme != "rtmp" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("relay url %q: want rtmp://host[:port][/app]", base)
+	}
+	target := strings.Trim(u.Path, "/")
+	if target == "" {
+		target = app
+	}
+	if !validName(target) || !validName(name) {
+		return "", fmt.Errorf("relay url %q: bad app or stream name %q/%q", base, target, name)
+	}
+	return "rtmp://" + u.Host + "/" + target + "/" + name, nil
+}
+
+// ---------------------------------------------------------------------------
+// Hooks called by the sessions
+
+// addPlayer attaches a player of any protocol to app/name. On an edge, a
+// stream with no publisher starts (or joins) the pull from the origin.
+func (s *Server) addPlayer(app, name string, p *player) *Stream {
+	st := s.hub.addPlayer(app, name, p)
+	if origin := s.originFor(app); origin != "" {
+		s.ensurePull(st, origin)
+	}
+	return st
+}
+
+// publishStarted is called when a publication starts, before its first
+// frame: recording and push relays attach here. It never blocks.
+func (s *Server) publishStarted(st *Stream, ring *gopRing) {
+	if s.autoRecord(st.App) {
+		if _, err := s.startRecording(st, ring, s.recordDirFor(st.App), false); err != nil {
+			s.log.Warn("record: not started", "stream", st.Path, "err", err)
+		}
+	}
+	for _, base := range s.pushTargets(st.App) {
+		s.startPush(st, ring, base)
+	}
+}
+
+// whenStopping runs f if the server closes before done does; call the
+// returned func (after done is closed) to wait for the watcher.
+func (s *Server) whenStopping(done <-chan struct{}, f func()) (wait func()) {
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		select {
+		case <-s.stop:
+			f()
+		case <-done:
+		}
+	}()
+	return func() { <-ended }
+}
+
+// ---------------------------------------------------------------------------
+// Bookkeeping and stats
+
+// relayState holds the server's relays; the zero value is ready.
+type relayState struct {
+	mu     sync.Mutex
+	all    map[*relayCounters]struct{} // every relay, for stats
+	recs   map[string]*recorder        // by stream path: at most one recording each
+	pulls  map[string]*edgePull        // by stream path: at most one pull each
+	nextID atomic.Uint64
+}
+
+func (rs *relayState) add(c *relayCounters) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.all == nil {
+		rs.all = make(map[*relayCounters]struct{})
+	}
+	rs.all[c] = struct{}{}
+}
+
+func (rs *relayState) remove(c *relayCounters) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	delete(rs.all, c)
+}
+
+// relayCounters is what every relay reports.
+type relayCounters struct {
+	kind, stream, target string
+	since                time.Time
+
+	bytes  atomic.Uint64 // bytes sent (push), read (pull) or in the file (record)
+	errors atomic.Uint64 // failed connections or writes
+	drops  atomic.Uint64 // keyframe skips of a lagging push or recorder
+
+	mu      sync.Mutex
+	state   string
+	lastErr string
+}
+
+func newRelayCounters(kind, stream, target string) relayCounters {
+	return relayCounters{kind: kind, stream: stream, target: target, since: time.Now(), state: "starting"}
+}
+
+func (c *relayCounters) setState(st string) {
+	c.mu.Lock()
+	c.state = st
+	c.mu.Unlock()
+}
+
+func (c *relayCounters) fail(err error) {
+	c.errors.Add(1)
+	c.mu.Lock()
+	c.lastErr = truncate(err.Error(), 200)
+	c.mu.Unlock()
+}
+
+// RelayStatus is one relay or recording, as the stats API shows it.
+type RelayStatus struct {
+	Kind      string    `json:"kind"`   // "push", "pull" or "record"
+	Stream    string    `json:"stream"` // "/app/name"
+	Target    string    `json:"target"` // the remote URL, or the file under the record directory
+	State     string    `json:"state"`  // starting, connecting, waiting, active, retrying, recording, done
+	Since     time.Time `json:"since"`
+	Bytes     uint64    `json:"bytes"`
+	Errors    uint64    `json:"errors"`
+	Drops     uint64    `json:"drops"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+func (c *relayCounters) status() RelayStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return RelayStatus{Kind: c.kind, Stream: c.stream, Target: c.target, State: c.state, Since: c.since,
+		Bytes: c.bytes.Load(), Errors: c.errors.Load(), Drops: c.drops.Load(), LastError: c.lastErr}
+}
+
+// RelayStats returns every push relay, edge pull and recording, sorted by
+// stream then kind (for the stats API and /api/v1/relays).
+func (s *Server) RelayStats() []RelayStatus {
+	s.relay.mu.Lock()
+	out := make([]RelayStatus, 0, len(s.relay.all))
+	for c := range s.relay.all {
+		out = append(out, c.status())
+	}
+	s.relay.mu.Unlock()
+	slices.SortFunc(out, func(a, b RelayStatus) int {
+		return strings.Compare(a.Stream+" "+a.Kind+" "+a.Target, b.Stream+" "+b.Kind+" "+b.Target)
+	})
+	return out
+}
+
+// IsRecording reports whether app/name is being recorded (for the
+// streams API's "recording" field).
+func (s *Server) IsRecording(app, name string) bool {
+	s.relay.mu.Lock()
+	defer s.relay.mu.Unlock()
+	return s.relay.recs[streamPath(app, name)] != nil
+}
+
+// relaySession is the sessionInfo of a relay: it carries the player's byte
+// counts and the publisher's identity, and is not listed among sessions.
+func (s *Server) relaySession(kind, remote string) *sessionInfo {
+	return &sessionInfo{ID: newSessionID(kind, s.relay.nextID.Add(1)), Protocol: "rtmp",
+		RemoteAddr: remote, Started: time.Now(), closeFn: func() {}}
+}
+
+// ---------------------------------------------------------------------------
+// flvTagSink: the FLV byte stream of a protoFLV player, back to tags
+
+// flvTagSink is the playerConn of pushes and recorders. It receives what a
+// protoFLV player writes (for recorders an FLV header first, E.2, then tags
+// each followed by PreviousTagSize, E.3-E.4) and calls onTag once per whole
+// tag. Writes may split or join tags anywhere.
+type flvTagSink struct {
+	wantHeader bool                  // an FLV header comes first (recorders)
+	onHeader   func(FLVHeader) error // called once, for the header
+	onTag      func(FLVTag) error    // tag.Data aliases the writer's bytes: copy to keep
+	deadline   func(time.Time) error // nil: writes have no deadline (files)
+	pending    []byte                // the start of a tag split across writes
+}
+
+func (k *flvTagSink) SetWriteDeadline(t time.Time) error {
+	if k.deadline == nil {
+		return nil
+	}
+	return k.deadline(t)
+}
+
+func (k *flvTagSink) Write(p []byte) (int, error) {
+	b := p
+	if len(k.pending) > 0 {
+		k.pending = append(k.pending, p...)
+		b = k.pending
+	}
+	rest, err := k.consume(b)
+	if err != nil {
+		return 0, err
+	}
+	k.pending = append(k.pending[:0], rest...)
+	return len(p), nil
+}
+
+// consume hands every whole tag at the start of b to onTag and returns the
+// incomplete rest.
+func (k *flvTagSink) consume(b []byte) ([]byte, error) {
+	if k.wantHeader {
+		if len(b) < flvHeaderLen+flvPrevSizeLen {
+			return b, nil
+		}
+		h, rest, err := DecodeFLVHeader(b)
+		if err != nil {
+			return nil, err
+		}
+		k.wantHeader = false
+		if err := k.onHeader(h); err != nil {
+			return nil, err
+		}
+		b = rest
+	}
+	for {
+		n, ok := flvTagLen(b)
+		if !ok {
+			return b, nil
+		}
+		tag, _, err := DecodeFLVTag(b[:n])
+		if err != nil {
+			return nil, err
+		}
+		if err := k.onTag(tag); err != nil {
+			return nil, err
+		}
+		b = b[n:]
+	}
+}
+
+// flvTagLen is the length of the tag at the start of b, header, data and
+// PreviousTagSize together; ok is false while b does not hold all of it.
+func flvTagLen(b []byte) (n int, ok bool) {
+	if len(b) < flvTagHeaderLen {
+		return 0, false
+	}
+	// TagType UI8, then DataSize UI24
+	size := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+	n = flvTagHeaderLen + size + flvPrevSizeLen
+	return n, len(b) >= n
+}
+
+// relayPlayer is a protoFLV hub player on st that writes into sink.
+func (s *Server) relayPlayer(st *Stream, sess *sessionInfo, sink *flvTagSink) *player {
+	p := newPlayer(s.hub, sess, protoFLV, sink, new(sync.Mutex))
+	p.stream = st
+	p.startFn = func(*headerSet, bool) error { return nil }
+	return p
+}
+
+// relayDialContext bounds a relay's dial, handshake and publish or play
+// by relayDialTimeout, and cancels them early when halt closes.
+func relayDialContext(halt <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), relayDialTimeout)
+	go func() {
+		select {
+		case <-halt:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// ringEnded reports whether a publication is over.
+func ringEnded(r *gopRing) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// ---------------------------------------------------------------------------
+// Push relay
+
+// pushRelay forwards one publication to one remote server while it lasts.
+type pushRelay struct {
+	srv    *Server
+	stream *Stream
+	ring   *gopRing
+	url    string
+	log    *slog.Logger
+	relayCounters
+}
+
+// startPush starts forwarding ring's publication to base.
+func (s *Server) startPush(st *Stream, ring *gopRing, base string) {
+	target, err := relayURL(base, st.App, st.Name)
+	if err != nil {
+		s.log.Warn("push: bad target", "stream", st.Path, "err", err)
+		return
+	}
+	if !s.beginTracked() {
+		return
+	}
+	pr := &pushRelay{srv: s, stream: st, ring: ring, url: target,
+		log:           s.log.With("relay", relayKindPush, "stream", st.Path, "target", target),
+		relayCounters: newRelayCounters(relayKindPush, st.Path, target)}
+	s.relay.add(&pr.relayCounters)
+	go pr.run()
+}
+
+// run connects, forwards, and reconnects with backoff until the
+// publication ends or the server closes.
+func (pr *pushRelay) run() {
+	defer pr.srv.wg.Done()
+	defer pr.srv.relay.remove(&pr.relayCounters)
+	backoff := relayMinBackoff
+	for {
+		start := time.Now()
+		err := pr.once(backoff == relayMinBackoff && pr.errors.Load() == 0)
+		if pr.ended() {
+			pr.log.Info("push ended")
+			return
+		}
+		if err != nil {
+			pr.fail(err)
+			pr.log.Info("push failed, retrying", "err", err, "in", backoff)
+		}
+		if time.Since(start) > relayStableAfter {
+			backoff = relayMinBackoff
+		}
+		pr.setState("retrying")
+		if !pr.sleep(backoff) {
+			return
+		}
+		backoff = min(2*backoff, relayMaxBackoff)
+	}
+}
+
+func (pr *pushRelay) ended() bool {
+	select {
+	case <-pr.srv.stop:
+		return true
+	default:
+		return ringEnded(pr.ring)
+	}
+}
+
+// sleep waits d; false if the publication ended or the server closed.
+func (pr *pushRelay) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		ring, changed := pr.stream.current()
+		if ring != pr.ring {
+			return false
+		}
+		select {
+		case <-t.C:
+			return true
+		case <-changed:
+		case <-pr.srv.stop:
+			return false
+		}
+	}
+}
+
+// once is one connection: dial, publish, then play the ring into it from
+// its newest keyframe (with metadata and sequence headers) until the
+// publication ends or the connection fails.
+func (pr *pushRelay) once(first bool) error {
+	pr.setState("connecting")
+	ctx, cancel := relayDialContext(pr.srv.stop)
+	defer cancel()
+	c, err := DialRTMP(ctx, pr.url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Publish(ctx); err != nil {
+		return err
+	}
+	pr.setState("active")
+	pr.log.Info("push connected")
+	sent := uint64(0)
+	sink := &flvTagSink{deadline: c.SetWriteDeadline, onTag: func(t FLVTag) error {
+		sent += uint64(len(t.Data))
+		pr.bytes.Add(uint64(len(t.Data)))
+		return pushTag(c, t)
+	}}
+	p := pr.srv.relayPlayer(pr.stream, pr.srv.relaySession(relayKindPush, pr.url), sink)
+	readErr := make(chan error, 1)
+	go func() { readErr <- drainClient(c); p.stop() }()
+	stopWait := pr.srv.whenStopping(p.done, p.stop)
+	// the first connection forwards the publication from its start; a
+	// retry joins at the newest keyframe
+	err = p.playRing(pr.ring, false, first)
+	p.stop()
+	stopWait()
+	c.Close()
+	rerr := <-readErr
+	pr.drops.Add(p.drops.Load())
+	if errors.Is(err, ErrPlayerClosed) && !pr.ended() {
+		return fmt.Errorf("push connection lost after %d bytes: %w", sent, rerr)
+	}
+	return err
+}
+
+// drainClient reads (and so answers pings and acknowledges) until the
+// connection fails; a status of level "error" ends it too.
+func drainClient(c *Client) error {
+	for {
+		m, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if st, ok := StatusOf(m); ok && st.Level == "error" {
+			return &st
+		}
+	}
+}
+
+// setDataFrame is the AMF0 string "@setDataFrame" that encoders put
+// before onMetaData so that the server keeps it for late joiners.
+var setDataFrame = []byte{0x02, 0x00, 0x0d, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e'}
+
+// pushTag sends one FLV tag as the RTMP message of the same type (RTMP
+// message types 8, 9 and 18 are the FLV tag types); onMetaData goes out
+// the way an encoder sends it.
+func pushTag(c *Client, t FLVTag) error {
+	switch t.Type {
+	case TagAudio:
+		return c.WriteMedia(MsgAudio, t.Timestamp, t.Data)
+	case TagVideo:
+		return c.WriteMedia(MsgVideo, t.Timestamp, t.Data)
+	case TagScript:
+		if v, _, err := DecodeAMF0(t.Data); err == nil && v == "onMetaData" {
+			b := append(append(make([]byte, 0, len(setDataFrame)+len(t.Data)), setDataFrame...), t.Data...)
+			return c.WriteMedia(MsgDataAMF0, t.Timestamp, b)
+		}
+		return c.WriteMedia(MsgDataAMF0, t.Timestamp, t.Data)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Edge pull
+
+// edgePull plays one stream from the origin and publishes it locally while
+// the edge has players for it.
+type edgePull struct {
+	srv       *Server
+	app, name string
+	url       string
+	sess      *sessionInfo
+	log       *slog.Logger
+	relayCounters
+
+	done     chan struct{} // closed by halt
+	haltOnce sync.Once
+	read     uint64 // bytes read by earlier connections (run goroutine)
+
+	mu       sync.Mutex
+	client   *Client
+	stream   *Stream
+	ring     *gopRing // the local publication, nil between publications
+	sawMedia bool     // the local publication has had an audio or video frame
+}
+
+// ensurePull starts the pull of st from origin unless st has a publisher
+// or a pull already runs: however many players arrive at once, one pull.
+func (s *Server) ensurePull(st *Stream, origin string) {
+	if ring, _ := st.current(); ring != nil {
+		return
+	}
+	s.relay.mu.Lock()
+	defer s.relay.mu.Unlock()
+	if s.relay.pulls[st.Path] != nil {
+		return
+	}
+	src, err := relayURL(origin, st.App, st.Name)
+	if err != nil {
+		s.log.Warn("pull: bad origin", "stream", st.Path, "err", err)
+		return
+	}
+	if !s.beginTracked() {
+		return
+	}
+	pl := &edgePull{srv: s, app: st.App, name: st.Name, url: src, done: make(chan struct{}),
+		sess:          s.relaySession(relayKindPull, src),
+		log:           s.log.With("relay", relayKindPull, "stream", st.Path, "origin", src),
+		relayCounters: newRelayCounters(relayKindPull, st.Path, src)}
+	if s.relay.pulls == nil {
+		s.relay.pulls = make(map[string]*edgePull)
+	}
+	s.relay.pulls[st.Path] = pl
+	if s.relay.all == nil {
+		s.relay.all = make(map[*relayCounters]struct{})
+	}
+	s.relay.all[&pl.relayCounters] = struct{}{}
+	go pl.run()
+}
+
+func (pl *edgePull) run() {
+	defer pl.srv.wg.Done()
+	idle := make(chan struct{})
+	go func() { defer close(idle); pl.watchIdle() }()
+	backoff := relayMinBackoff
+	for !pl.halted() {
+		start := time.Now()
+		err := pl.once()
+		pl.endLocal()
+		if pl.halted() {
+			break
+		}
+		if errors.Is(err, ErrStreamBusy) {
+			pl.log.Info("pull stopped: the stream has a local publisher")
+			pl.halt()
+			break
+		}
+		pl.fail(err)
+		pl.log.Info("pull failed, retrying", "err", err, "in", backoff)
+		if time.Since(start) > relayStableAfter {
+			backoff = relayMinBackoff
+		}
+		pl.setState("retrying")
+		if !pl.sleep(backoff) {
+			break
+		}
+		backoff = min(2*backoff, relayMaxBackoff)
+	}
+	pl.halt()
+	<-idle
+	pl.log.Info("pull ended")
+}
+
+func (pl *edgePull) halted() bool {
+	select {
+	case <-pl.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (pl *edgePull) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-pl.done:
+		return false
+	}
+}
+
+// halt stops the pull for good: it leaves the registry (a new player
+// starts a new pull), ends the local publication and the connection.
+func (pl *edgePull) halt() {
+	pl.haltOnce.Do(func() {
+		rs := &pl.srv.relay
+		rs.mu.Lock()
+		if rs.pulls[pl.relayCounters.stream] == pl {
+			delete(rs.pulls, pl.relayCounters.stream)
+		}
+		delete(rs.all, &pl.relayCounters)
+		close(pl.done)
+		pl.endLocal()
+		rs.mu.Unlock()
+		pl.mu.Lock()
+		c := pl.client
+		pl.mu.Unlock()
+		if c != nil {
+			c.Close()
+		}
+	})
+}
+
+// watchIdle halts the pull once no local player has been left for the
+// grace period, or when the server closes. The check and the removal
+// from the registry happen under the registry lock, and players register
+// with the hub before they look for a pull, so none is left without one.
+func (pl *edgePull) watchIdle() {
+	grace := pl.srv.cfg.EdgeGrace.Duration
+	tick := time.NewTicker(min(max(grace/4, 10*time.Millisecond), time.Second))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-pl.done:
+			return
+		case <-pl.srv.stop:
+			pl.halt()
+			return
+		case now := <-tick.C:
+			if pl.srv.localPlayers(pl.app, pl.name) > 0 {
+				last = now
+			} else if now.Sub(last) >= grace {
+				pl.log.Info("pull idle: no local player left")
+				pl.halt()
+				return
+			}
+		}
+	}
+}
+
+// localPlayers counts the players of app/name on this server.
+func (s *Server) localPlayers(app, name string) int {
+	st := s.hub.lookup(app, name)
+	if st == nil {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.players)
+}
+
+// once is one upstream connection: dial, play, then publish what arrives.
+func (pl *edgePull) once() error {
+	pl.setState("connecting")
+	ctx, cancel := relayDialContext(pl.done)
+	defer cancel()
+	c, err := DialRTMP(ctx, pl.url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if !pl.setClient(c) {
+		return errRelayStopped
+	}
+	if err := c.Play(ctx); err != nil {
+		return err
+	}
+	cancel()
+	pl.setState("waiting")
+	pl.log.Info("pull connected")
+	return pl.relay(c)
+}
+
+func (pl *edgePull) setClient(c *Client) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.halted() {
+		return false
+	}
+	pl.client = c
+	return true
+}
+
+// relay reads the origin's messages into the local publication. A read
+// that waits longer than -idle-timeout drops the connection (and retries).
+func (pl *edgePull) relay(c *Client) error {
+	idle := pl.srv.cfg.IdleTimeout.Duration
+	var renewed time.Time
+	var counted uint64
+	defer func() { pl.read += counted }()
+	for {
+		if now := time.Now(); idle > 0 && now.Sub(renewed) > time.Second {
+			c.SetReadDeadline(now.Add(idle))
+			renewed = now
+		}
+		m, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		n := c.BytesRead()
+		pl.srv.hub.inBytes.Add(n - counted)
+		counted = n
+		pl.bytes.Store(pl.read + n)
+		pl.sess.inBytes.Store(pl.read + n)
+		if err := pl.handle(m); err != nil {
+			return err
+		}
+	}
+}
+
+// handle turns one message from the origin into a frame of the local
+// publication, or ends the publication on UnpublishNotify.
+func (pl *edgePull) handle(m Message) error {
+	switch m.Type {
+	case MsgAudio, MsgVideo:
+		if len(m.Payload) == 0 {
+			return nil
+		}
+		info, err := ClassifyTag(TagType(m.Type), m.Payload)
+		if err != nil {
+			pl.log.Debug("unclassified media passed through", "err", err)
+		}
+		if err := pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload)); err != nil {
+			return err
+		}
+		if info.Flags&(FlagSeqHeader|FlagConfig) == 0 {
+			pl.mu.Lock()
+			pl.sawMedia = true
+			pl.mu.Unlock()
+		}
+		return nil
+	case MsgDataAMF0, MsgDataAMF3:
+		if pl.prologue() {
+			m.Timestamp = 0 // metadata of the join: at 0, as the publisher sent it
+		}
+		f, err := dataFrame(&m)
+		if err != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		if f == nil {
+			return nil
+		}
+		return pl.append(f)
+	case MsgCommandAMF0, MsgCommandAMF3:
+		st, ok := StatusOf(m)
+		switch {
+		case !ok:
+		case st.Code == "NetStream.Play.UnpublishNotify":
+			pl.endLocal()
+		case st.Level == "error":
+			return &st
+		}
+	}
+	return nil
+}
+
+// prologue reports whether no audio or video frame of the current
+// publication has arrived yet (the origin is still sending the join's
+// metadata and sequence headers).
+func (pl *edgePull) prologue() bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.ring == nil || !pl.sawMedia
+}
+
+// append adds f to the local publication, starting one if there is none.
+func (pl *edgePull) append(f *Frame) error {
+	pl.mu.Lock()
+	st, ring := pl.stream, pl.ring
+	pl.mu.Unlock()
+	if ring == nil {
+		var err error
+		if st, ring, err = pl.publish(); err != nil {
+			return err
+		}
+	}
+	st.append(ring, f)
+	return nil
+}
+
+// publish makes the pull the local publisher of its stream.
+func (pl *edgePull) publish() (*Stream, *gopRing, error) {
+	st, ring, err := pl.srv.hub.publish(pl.app, pl.name, pl.sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	pl.mu.Lock()
+	if pl.halted() {
+		pl.mu.Unlock()
+		st.unpublish(ring)
+		return nil, nil, errRelayStopped
+	}
+	pl.stream, pl.ring, pl.sawMedia = st, ring, false
+	pl.mu.Unlock()
+	pl.setState("active")
+	pl.log.Info("pull publishing locally")
+	pl.srv.publishStarted(st, ring)
+	return st, ring, nil
+}
+
+// endLocal ends the local publication, if any.
+func (pl *edgePull) endLocal() {
+	pl.mu.Lock()
+	st, ring := pl.stream, pl.ring
+	pl.stream, pl.ring = nil, nil
+	pl.mu.Unlock()
+	if ring != nil {
+		st.unpublish(ring)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// HTTP API: relays and recordings
+
+// registerRelayAPI adds the relay routes to the HTTP mux:
+//
+//	GET    /api/v1/relays               every push, pull and recording
+//	POST   /api/v1/record/{app}/{name}  start recording a live stream
+//	DELETE /api/v1/record/{app}/{name}  stop it (the file is finalised first)
+func (s *Server) registerRelayAPI(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/relays", s.relayAPI(s.serveRelays))
+	mux.HandleFunc("POST /api/v1/record/{app}/{name}", s.relayAPI(s.serveRecordStart))
+	mux.HandleFunc("DELETE /api/v1/record/{app}/{name}", s.relayAPI(s.serveRecordStop))
+}
+
+// relayAPI wraps a handler with CORS and the -api-token check.
+func (s *Server) relayAPI(h func(*http.Request) (int, any, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		status, data, msg := http.StatusUnauthorized, any(struct{}{}), "unauthorized"
+		if tok := s.cfg.APIToken; tok == "" ||
+			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+tok)) == 1 {
+			status, data, msg = h(r)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(struct {
+			Success bool   `json:"success"`
+			Data    any    `json:"data"`
+			Message string `json:"message"`
+		}{status < 300, data, msg})
+	}
+}
+
+func (s *Server) serveRelays(*http.Request) (int, any, string) {
+	return http.StatusOK, map[string]any{"relays": s.RelayStats()}, "Relays retrieved successfully"
+}
+
+func (s *Server) serveRecordStart(r *http.Request) (int, any, string) {
+	app, name := r.PathValue("app"), r.PathValue("name")
+	st := s.hub.lookup(app, name)
+	var ring *gopRing
+	if st != nil {
+		ring, _ = st.current()
+	}
+	if ring == nil {
+		return http.StatusNotFound, struct{}{}, "Stream not found"
+	}
+	dir := s.recordDirFor(app)
+	if dir == "" {
+		return http.StatusConflict, struct{}{}, "No record directory configured (-record-dir)"
+	}
+	rec, err := s.startRecording(st, ring, dir, true)
+	if errors.Is(err, errAlreadyRecording) {
+		return http.StatusOK, rec.status(), "Already recording"
+	}
+	if err != nil {
+		s.log.Warn("record: api start failed", "stream", st.Path, "err", err)
+		return http.StatusInternalServerError, struct{}{}, "Recording failed to start"
+	}
+	return http.StatusOK, rec.status(), "Recording started"
+}
+
+func (s *Server) serveRecordStop(r *http.Request) (int, any, string) {
+	app, name := r.PathValue("app"), r.PathValue("name")
+	rec := s.stopRecording(streamPath(app, name))
+	if rec == nil {
+		return http.StatusNotFound, struct{}{}, "Not recording"
+	}
+	select {
+	case <-rec.finished:
+	case <-time.After(5 * time.Second):
+	}
+	return http.StatusOK, rec.status(), "Recording stopped"
+}

@@ -413,7 +413,10 @@ func connectApp(obj Object) (string, error) {
 		s, isStr := tc.(string)
 		u, err := url.Parse(s)
 		if !isStr || err != nil || u.Scheme == "" || u.Host == "" {
-			return "", fmt.Errorf("invalid tcUrl %q", truncate(fmt.Sprint(tc), 64))
+			// the reason is logged and sent back: without any query, which
+			// may carry a sign
+			shown, _, _ := strings.Cut(fmt.Sprint(tc), "?")
+			return "", fmt.Errorf("invalid tcUrl %q", truncate(shown, 64))
 		}
 	}
 	app, _, _ := strings.Cut(obj.String("app"), "?")
@@ -492,15 +495,28 @@ func (s *rtmpSession) handleMedia(m *Message) error {
 	return nil
 }
 
-// handleData turns "@setDataFrame onMetaData {...}" into the metadata
-// frame players get as "onMetaData {...}" (the bytes after the first
-// value, unchanged). Other data messages pass through as they are.
+// handleData appends a publisher's data message to the stream (see
+// dataFrame).
 func (s *rtmpSession) handleData(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
+	f, err := dataFrame(m)
+	if f == nil || err != nil {
+		return err
+	}
+	s.pubStream.append(s.pubRing, f)
+	return nil
+}
+
+// dataFrame turns a data message into the frame players get:
+// "@setDataFrame onMetaData {...}" becomes the metadata frame
+// "onMetaData {...}" (the bytes after the first value, unchanged); other
+// data messages pass through as they are; "|RtmpSampleAccess" is not
+// stream data (nil frame). Relays use it for what they play, too.
+func dataFrame(m *Message) (*Frame, error) {
 	if len(m.Payload) > maxDataSize {
-		return &CommandError{"data", fmt.Sprintf("%d bytes, limit %d", len(m.Payload), maxDataSize)}
+		return nil, &CommandError{"data", fmt.Sprintf("%d bytes, limit %d", len(m.Payload), maxDataSize)}
 	}
 	payload := m.Payload
 	if m.Type == MsgDataAMF3 && len(payload) > 0 {
@@ -508,7 +524,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 	}
 	v, rest, err := DecodeAMF0(payload)
 	if err != nil {
-		return fmt.Errorf("data message: %w", err)
+		return nil, fmt.Errorf("data message: %w", err)
 	}
 	var info TagInfo
 	switch v {
@@ -518,7 +534,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 	case "onMetaData":
 		info.Flags = FlagConfig
 	case "|RtmpSampleAccess":
-		return nil
+		return nil, nil
 	}
 	ts := m.Timestamp
 	if info.Flags&FlagConfig != 0 {
@@ -528,8 +544,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 		// time). The payload is passed through unchanged.
 		ts = 0
 	}
-	s.pubStream.append(s.pubRing, newFrame(TagScript, ts, info, payload))
-	return nil
+	return newFrame(TagScript, ts, info, payload), nil
 }
 
 // endPublish ends this session's publication, if any.
@@ -603,6 +618,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 // connection so that the reading side ends too.
 func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
+	defer s.srv.recoverConn(s.conn)
 	err := p.run(0)
 	if !errors.Is(err, ErrPlayerClosed) {
 		s.log.Info("player stopped", "reason", err)
@@ -691,7 +707,7 @@ const (
 
 // supportedFourCCs are the FourCCs rtmphub classifies (flvmux.go); others
 // still pass through unchanged.
-var supportedFourCCs = []any{"av01", "vp09", "vp08", "hvc1", "avc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"}
+var supportedFourCCs = []any{"av01", "vp09", "vp08", "hvc1", "avc1", "vvc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"}
 
 // enhancedConnectReply returns the Enhanced RTMP properties for connect's
 // _result, or nothing for a legacy client.
@@ -703,7 +719,8 @@ func enhancedConnectReply(req Object) []Property {
 	if !list && !vmap && !amap && !caps {
 		return nil
 	}
-	all := ECMAArray{{"*", float64(fourCcCanForward)}}
+	// the spec types the maps as Object (AMF0 object marker), not ECMA array
+	all := Object{{"*", float64(fourCcCanForward)}}
 	return []Property{
 		{"fourCcList", StrictArray(supportedFourCCs)},
 		{"videoFourCcInfoMap", all},
