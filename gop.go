@@ -264,7 +264,6 @@ type gopRing struct {
 	hasPrev bool
 	bytes   int // payload bytes held, for stats
 	hdrs    *headerSet
-
 	// Multitrack: only keyframes of the main video track (the lowest
 	// trackId of the first keyframe) open GOPs; keyframes of other tracks
 	// at the same timestamp just before one join its GOP (keyGroup).
@@ -275,6 +274,7 @@ type gopRing struct {
 	inGroup   bool          // no coded non-key video frame since keyGroup
 	wake      chan struct{} // closed and replaced on every append and on close
 	closed    bool
+	fan       *fanout // writes to caught-up players (hub.go); nil in tests
 }
 
 func newGOPRing() *gopRing {
@@ -465,6 +465,21 @@ func (r *gopRing) close() {
 		close(r.wake)
 	}
 	r.mu.Unlock()
+}
+
+// caughtUp reports whether cursor is the head of a live ring.
+func (r *gopRing) caughtUp(cursor uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return cursor == r.head && !r.closed
+}
+
+// wakeState returns the channel that closes on the next change, and
+// whether the ring is closed.
+func (r *gopRing) wakeState() (<-chan struct{}, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wake, r.closed
 }
 
 // ringStats is a snapshot for the stats API.

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -134,13 +135,27 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.wg.Done()
-	defer s.sessionDone(req)
+	hijack, play := s.hijackHTTPPlayer, s.playHTTP
 	if proto == "ws" {
-		s.serveWSPlayer(w, r, app, name)
+		hijack, play = s.hijackWSPlayer, s.playWS
+	}
+	conn, br, ok := hijack(w, r)
+	if !ok {
+		s.wg.Done()
+		s.sessionDone(req)
 		return
 	}
-	s.serveHTTPPlayer(w, r, app, name)
+	// The handler returns now and net/http's goroutine, its write buffers
+	// and the request go with it: a player holds only its connection, the
+	// read buffer (it may hold bytes already sent) and goroutines of its own.
+	go func() {
+		defer s.wg.Done()
+		defer s.sessionDone(req)
+		defer s.untrack(conn)
+		defer conn.Close()
+		conn.SetDeadline(time.Time{})
+		play(conn, br, app, name)
+	}()
 }
 
 // flvResponseHeader is the HTTP-FLV response head: no length (the body
@@ -155,23 +170,28 @@ const flvResponseHeader = "HTTP/1.1 200 OK\r\n" +
 	"Connection: close\r\n" +
 	"\r\n"
 
-func (s *Server) serveHTTPPlayer(w http.ResponseWriter, r *http.Request, app, name string) {
+// hijackHTTPPlayer takes the connection and sends the response head.
+func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.log.Warn("http: hijack", "err", err)
-		return
+		return nil, nil, false
 	}
-	defer s.untrack(conn)
-	defer conn.Close()
 	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, flvResponseHeader); err != nil {
-		return
+		s.untrack(conn)
+		conn.Close()
+		return nil, nil, false
 	}
+	return conn, brw.Reader, true
+}
+
+func (s *Server) playHTTP(conn net.Conn, br *bufio.Reader, app, name string) {
 	var wmu sync.Mutex
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
-		io.Copy(io.Discard, brw.Reader)
+		discardUntilError(br)
 		p.stop()
 	}
 	// The body is close-delimited: closing the connection ends it, and
@@ -184,15 +204,16 @@ func (s *Server) serveHTTPPlayer(w http.ResponseWriter, r *http.Request, app, na
 // to its close frame before it closes the TCP connection anyway.
 const wsCloseWait = 2 * time.Second
 
-func (s *Server) serveWSPlayer(w http.ResponseWriter, r *http.Request, app, name string) {
+func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
 	conn, br, err := wsUpgrade(w, r)
 	if err != nil {
 		s.log.Info("ws: upgrade refused", "err", err, "remote", r.RemoteAddr)
-		return
+		return nil, nil, false
 	}
-	defer s.untrack(conn)
-	defer conn.Close()
-	conn.SetDeadline(time.Time{})
+	return conn, br, true
+}
+
+func (s *Server) playWS(conn net.Conn, br *bufio.Reader, app, name string) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
 	watch := func(p *player) {
@@ -299,6 +320,17 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	}
 	finish(err)
 	<-done
+}
+
+// discardUntilError reads and drops bytes until the read fails. Unlike
+// io.Copy to io.Discard it holds no 8 KB buffer while it waits: the
+// reader's own buffer is enough.
+func discardUntilError(br *bufio.Reader) {
+	for {
+		if _, err := br.Discard(max(br.Buffered(), 1)); err != nil {
+			return
+		}
+	}
 }
 
 // flvStart writes the FLV file header once, with the audio and video

@@ -2,7 +2,11 @@
 // publisher, its GOP ring (gop.go) and its players. Players of every
 // protocol run the same loop, player.run, over the same ring and the same
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
-// protocol's start/end messages differ.
+// protocol's start/end messages differ. A player that has caught up is
+// written by the publication's fan-out workers (fanout, one per CPU) with
+// one non-blocking writev per batch, as an event loop would, so that a
+// frame costs no goroutine wake-up per player; its own goroutine takes
+// over again for anything that may wait (a full socket, a slow player).
 //
 // DESIGN.md properties: 1 (encode once: the loop only picks ready bytes),
 // 2 (the publisher never waits: append never blocks on a player; a player
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,6 +190,7 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 		return nil, nil, ErrStreamBusy
 	}
 	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
+	s.ring.fan = newFanout(h, s.ring, h.cfg.WriteDelay.Duration)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
@@ -286,11 +292,19 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	ring.append(f)
 }
 
-// maxBatch caps the frames one writev carries.
-const maxBatch = 256
+// maxBatch caps the frames one writev carries. A joining player's GOP
+// burst (60 frames at 30 fps, 2 s GOP) takes two writes; the cap also
+// bounds the iovec array the runtime keeps per socket (2 per frame for
+// WebSocket), which is memory every player holds.
+const maxBatch = 32
 
 // player is one subscriber of one stream, of any protocol. Its goroutine
-// runs run; the connection's reader goroutine only watches for the close.
+// runs run: start messages, headers, catching up, slow phases. A player
+// that has caught up is handed to the stream's fan-out (fanout below),
+// which writes new frames to it without waking its goroutine; the
+// goroutine then sleeps until the fan-out hands it back (a short write,
+// an error, a filter) or the player stops. The connection's reader
+// goroutine only watches for the close.
 type player struct {
 	hub    *Hub
 	stream *Stream
@@ -320,14 +334,33 @@ type player struct {
 	drops                    atomic.Uint64
 	lagMs                    atomic.Int64
 
-	// owned by the run goroutine
+	// owned by the run goroutine (by the fan-out while attached)
 	needKey      bool
 	lastHdrs     *headerSet
-	batch        []*Frame
-	bufs         [][]byte
+	scratch      *batchBuf // nil while the fan-out has the player
 	out          net.Buffers
 	lastDeadline time.Time
+
+	// fan-out fast path: nb is nil when the connection cannot take
+	// non-blocking writes (TLS, files); kick hands the player back.
+	nb      *nbWriter
+	kick    chan struct{}
+	cursor  uint64      // next frame to send, while attached
+	pending net.Buffers // the unsent rest of a short fast write
+	fastErr error       // the error that ended a fast write
 }
+
+// batchBuf is the scratch of a goroutine that writes: a batch of frames
+// and their buffers. Players borrow one only while their goroutine
+// writes, so an idle or fanned-out player holds none.
+type batchBuf struct {
+	frames []*Frame
+	bufs   [][]byte
+}
+
+var batchPool = sync.Pool{New: func() any {
+	return &batchBuf{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
+}}
 
 // playerConn is where a player writes: a socket, or a file for recording.
 type playerConn interface {
@@ -337,17 +370,33 @@ type playerConn interface {
 
 func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, wmu *sync.Mutex) *player {
 	return &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
-		done:  make(chan struct{}),
-		batch: make([]*Frame, 0, maxBatch),
-		bufs:  make([][]byte, 0, 2*maxBatch),
+		done: make(chan struct{}),
+		kick: make(chan struct{}, 1),
+		nb:   newNBWriter(c),
 	}
 }
 
 func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
 
+// borrow takes a scratch batch for the goroutine; giveBack returns it.
+func (p *player) borrow() {
+	if p.scratch == nil {
+		p.scratch = batchPool.Get().(*batchBuf)
+	}
+}
+
+func (p *player) giveBack() {
+	if p.scratch != nil {
+		clear(p.scratch.bufs[:cap(p.scratch.bufs)])
+		batchPool.Put(p.scratch)
+		p.scratch = nil
+	}
+}
+
 // run plays publications of the stream until the player stops. firstWait
 // bounds the wait for the first publisher (0: forever).
 func (p *player) run(firstWait time.Duration) error {
+	defer p.giveBack()
 	var prev *gopRing
 	for republish := false; ; republish = true {
 		ring, err := p.stream.waitRing(prev, p.done, firstWait)
@@ -380,6 +429,7 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 			cursor, hdrs, key = r.oldestKey()
 		}
 	}
+	p.borrow()
 	if err := p.startFn(r.headers(), republish); err != nil {
 		return err
 	}
@@ -388,7 +438,7 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 		return err
 	}
 	for {
-		frames, next, wake, res := r.read(cursor, p.batch[:0], maxBatch)
+		frames, next, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
 			return nil
@@ -401,9 +451,11 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 			cursor = c
 			continue
 		case len(frames) == 0:
-			if err := p.wait(wake); err != nil {
+			c, err := p.idle(r, cursor, wake)
+			if err != nil {
 				return err
 			}
+			cursor = c
 			continue
 		}
 		err := p.writeFrames(frames)
@@ -455,6 +507,60 @@ func (p *player) waitReady(r *gopRing) error {
 	}
 }
 
+// idle is where a player that has sent everything up to the head waits
+// for more: in the fan-out when it can (its goroutine then sleeps until
+// handed back), else on the ring's wake channel. It returns the cursor to
+// continue from.
+func (p *player) idle(r *gopRing, cursor uint64, wake <-chan struct{}) (uint64, error) {
+	if r.fan == nil || p.nb == nil || p.needKey || p.filtering() {
+		return cursor, p.wait(wake)
+	}
+	sh := r.fan.attach(p, cursor)
+	if sh == nil { // frames arrived meanwhile, or the ring closed
+		return cursor, nil
+	}
+	p.lagMs.Store(0)
+	p.giveBack()
+	select {
+	case <-p.kick:
+	case <-p.done:
+		sh.detach(p)
+		p.dropHandBack()
+		return 0, ErrPlayerClosed
+	}
+	p.borrow()
+	if p.fastErr != nil {
+		return 0, p.fastErr
+	}
+	if len(p.pending) > 0 {
+		// the fan-out kept the write lock: nothing may come between the
+		// two parts of a message
+		pending := append(p.scratch.bufs[:0], p.pending...)
+		clear(p.pending)
+		p.pending = p.pending[:0]
+		err := p.writeLocked(pending)
+		p.wmu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return p.cursor, nil
+}
+
+// dropHandBack undoes a hand-back that raced with stop: after detach the
+// fan-out cannot send another, so the kick (if any) is already queued.
+func (p *player) dropHandBack() {
+	select {
+	case <-p.kick:
+		if len(p.pending) > 0 {
+			clear(p.pending)
+			p.pending = p.pending[:0]
+			p.wmu.Unlock()
+		}
+	default:
+	}
+}
+
 // wait blocks until the ring changes, then optionally lingers for
 // -write-delay so that more frames go out in one write.
 func (p *player) wait(wake <-chan struct{}) error {
@@ -475,13 +581,15 @@ func (p *player) wait(wake <-chan struct{}) error {
 	return nil
 }
 
-// tooFarBehind reports whether the batch spans more than -max-lag and a
-// newer keyframe exists to skip to. It records the player's lag.
+// tooFarBehind reports whether the player's next frame is more than
+// -max-lag older than the newest one and a newer keyframe exists to skip
+// to. It records the player's lag. (The lag is measured to the head, not
+// across the batch: a batch is capped at maxBatch frames, about a second.)
 func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
 	if len(frames) == 0 {
 		return false
 	}
-	lag := int64(int32(frames[len(frames)-1].Timestamp - frames[0].Timestamp))
+	lag := int64(int32(r.newestTimestamp() - frames[0].Timestamp))
 	p.lagMs.Store(lag)
 	maxLag := p.hub.cfg.MaxLag.Duration.Milliseconds()
 	if maxLag <= 0 || lag <= maxLag {
@@ -523,7 +631,7 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 			rtmp = restampHeaders(h, ts)
 		}
 	}
-	bufs := p.bufs[:0]
+	bufs := p.scratch.bufs[:0]
 	for i, f := range h.frames {
 		switch {
 		case p.filtered(f):
@@ -539,7 +647,7 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 // writeFrames writes a batch with one writev: the whole per-player cost of
 // fan-out. Nothing here encodes or allocates.
 func (p *player) writeFrames(frames []*Frame) error {
-	bufs := p.bufs[:0]
+	bufs := p.scratch.bufs[:0]
 	for _, f := range frames {
 		if p.skip(f) {
 			continue
@@ -575,11 +683,22 @@ func (p *player) filtered(f *Frame) bool {
 	return false
 }
 
+// filtering reports whether some media is muted or paused: such a player
+// picks frames one by one in its goroutine, not in the fan-out.
+func (p *player) filtering() bool {
+	return p.noAudio.Load() || p.noVideo.Load() || p.paused.Load()
+}
+
 // writeBufs writes bufs under the connection's write lock. The write
 // deadline is renewed at most once a second (timers are not free).
 func (p *player) writeBufs(bufs [][]byte) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	return p.writeLocked(bufs)
+}
+
+// writeLocked is writeBufs with the write lock already held.
+func (p *player) writeLocked(bufs [][]byte) error {
 	if now := time.Now(); now.Sub(p.lastDeadline) > time.Second {
 		p.conn.SetWriteDeadline(now.Add(p.hub.cfg.WriteTimeout.Duration))
 		p.lastDeadline = now
@@ -589,4 +708,218 @@ func (p *player) writeBufs(bufs [][]byte) error {
 	p.out = bufs
 	_, err := writeBuffers(p.conn, &p.out) // one writev, bytes counted (stats.go)
 	return err
+}
+
+// fanout writes new frames to every caught-up player of a publication
+// from a few worker goroutines (one per CPU), the way an event loop does:
+// per frame and player, one non-blocking writev of bytes built once, no
+// goroutine wake-up, no timer, no allocation. Players are split into
+// shards, one per worker. A write that would block, fails, or meets a
+// filter hands the player back to its own goroutine (player.idle), which
+// finishes the write with the blocking path and its write deadline and
+// applies the slow-player policy; once caught up it attaches again. So the
+// publisher never waits for a player, and a slow player costs no more
+// than a fast one: its cursor, in the same ring.
+type fanout struct {
+	ring   *gopRing
+	delay  time.Duration // -write-delay: linger after a wake-up
+	shards []*fanShard
+	next   atomic.Uint32
+	start  sync.Once
+}
+
+// fanShard is one worker's players and scratch.
+type fanShard struct {
+	hub     *Hub
+	mu      sync.Mutex // held by the worker for a whole pass
+	players []*player
+	frames  []*Frame
+	bufs    [][]byte
+}
+
+func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
+	fo := &fanout{ring: r, delay: delay}
+	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
+	for i := range fo.shards {
+		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
+	}
+	return fo
+}
+
+// attach gives p, which has sent everything before cursor, to a worker.
+// It returns nil, leaving p to its goroutine, when cursor is no longer
+// the head or the publication ended.
+func (fo *fanout) attach(p *player, cursor uint64) *fanShard {
+	sh := fo.shards[int(fo.next.Add(1))%len(fo.shards)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !fo.ring.caughtUp(cursor) {
+		return nil
+	}
+	p.cursor, p.fastErr = cursor, nil
+	sh.players = append(sh.players, p)
+	fo.start.Do(func() {
+		for _, s := range fo.shards {
+			go fo.work(s)
+		}
+	})
+	return sh
+}
+
+// detach takes p out of the shard (a no-op when the worker already
+// handed it back).
+func (sh *fanShard) detach(p *player) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for i, q := range sh.players {
+		if q == p {
+			sh.remove(i)
+			return
+		}
+	}
+}
+
+func (sh *fanShard) remove(i int) {
+	last := len(sh.players) - 1
+	sh.players[i] = sh.players[last]
+	sh.players[last] = nil
+	sh.players = sh.players[:last]
+}
+
+// work is one worker: a pass over its shard after every append, until
+// the publication ends (then every player goes back to its goroutine,
+// which drains the rest and ends or waits for the next publisher).
+func (fo *fanout) work(sh *fanShard) {
+	for {
+		wake, closed := fo.ring.wakeState()
+		sh.pass(fo.ring, closed)
+		if closed {
+			return
+		}
+		<-wake
+		if fo.delay > 0 {
+			time.Sleep(fo.delay)
+		}
+	}
+}
+
+// pass pushes what is new to every player of the shard; players that
+// cannot take it are handed back. The ring is read once per pass, not
+// once per player: the players of a shard are nearly always at the same
+// frame, and the ring's lock is shared with the publisher and the other
+// workers.
+func (sh *fanShard) pass(r *gopRing, closed bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for more := true; more && len(sh.players) > 0; {
+		win, tail, head := sh.snapshot(r)
+		more = win.end() < head
+		var out uint64
+		for i := 0; i < len(sh.players); {
+			p := sh.players[i]
+			if n, ok := sh.push(p, win, tail); ok && !closed {
+				out += n
+				i++
+				continue
+			}
+			sh.remove(i)
+			p.kick <- struct{}{} // cap 1, and only the worker sends
+		}
+		clear(win.frames)
+		sh.hub.outBytes.Add(out)
+	}
+}
+
+// window is a run of consecutive ring frames starting at seq base.
+type window struct {
+	base   uint64
+	frames []*Frame
+}
+
+func (w window) end() uint64 { return w.base + uint64(len(w.frames)) }
+
+// snapshot reads, under one ring lock, up to maxBatch frames from the
+// lowest cursor of the shard (or the tail, if that is gone).
+func (sh *fanShard) snapshot(r *gopRing) (window, uint64, uint64) {
+	lo := sh.players[0].cursor
+	for _, p := range sh.players[1:] {
+		lo = min(lo, p.cursor)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lo = max(lo, r.tail)
+	w := window{base: lo, frames: sh.frames[:0]}
+	for seq := lo; seq < r.head && len(w.frames) < maxBatch; seq++ {
+		w.frames = append(w.frames, r.buf[seq%ringCap])
+	}
+	return w, r.tail, r.head
+}
+
+// push writes to p, in one non-blocking writev, the frames of win from
+// its cursor on, and returns the bytes written. false means p must go
+// back to its goroutine: it fell off the ring (cursor before tail), is
+// filtering, its write lock is busy, or the socket did not take
+// everything.
+func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
+	if p.cursor < tail || p.filtering() {
+		return 0, false
+	}
+	if p.cursor >= win.end() {
+		return 0, true
+	}
+	frames := win.frames[p.cursor-win.base:]
+	bufs := sh.bufs[:0]
+	for _, f := range frames {
+		bufs = f.appendWire(bufs, p.proto)
+	}
+	if !p.wmu.TryLock() {
+		clear(bufs)
+		return 0, false
+	}
+	n, err := p.nb.write(bufs)
+	p.countOut(n)
+	if n > 0 {
+		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
+	}
+	switch {
+	case err == nil:
+		p.wmu.Unlock()
+	case errors.Is(err, errWouldBlock) && n > 0:
+		// A message is half sent: the goroutine gets the rest and the
+		// write lock with it (player.idle unlocks once it is written).
+		p.pending = appendRest(p.pending[:0], bufs, n)
+	default:
+		p.wmu.Unlock()
+		if !errors.Is(err, errWouldBlock) {
+			p.fastErr = err
+		}
+	}
+	clear(bufs)
+	return uint64(n), err == nil
+}
+
+// countOut counts bytes the fan-out wrote past the connection's own
+// Write, on the session's counters; the caller adds them to the hub's
+// total once per pass (one shared atomic per pass, not per player). A
+// counted socket (stats.go) is attached to the hub before its player
+// exists, so its bytes belong in that total.
+func (p *player) countOut(n int) {
+	if c := p.sess.conn; c != nil {
+		c.out.Add(uint64(n))
+		return
+	}
+	p.sess.outBytes.Add(uint64(n))
+}
+
+// appendRest appends to dst what remains of bufs after its first n bytes.
+func appendRest(dst, bufs [][]byte, n int) [][]byte {
+	for _, b := range bufs {
+		if n >= len(b) {
+			n -= len(b)
+			continue
+		}
+		dst = append(dst, b[n:])
+		n = 0
+	}
+	return dst
 }
