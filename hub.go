@@ -368,7 +368,32 @@ type playerConn interface {
 	SetWriteDeadline(time.Time) error
 }
 
+// playerSendBuffer caps a player socket's kernel send buffer (SO_SNDBUF;
+// Linux doubles the value). A player that reads slowly then falls behind
+// in the ring, where the slow-player policy sees it and skips it to the
+// newest keyframe, instead of piling up to tcp_wmem's 4 MiB (13 s of a
+// 2.5 Mbit/s stream) of kernel memory per socket out of the policy's
+// sight.
+const playerSendBuffer = 256 << 10
+
+// capSendBuffer applies playerSendBuffer to the TCP socket under c
+// (through the byte counter and TLS); other writers are left alone.
+func capSendBuffer(c any) {
+	for {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			v.SetWriteBuffer(playerSendBuffer)
+			return
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return
+		}
+	}
+}
+
 func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, wmu *sync.Mutex) *player {
+	capSendBuffer(c)
 	return &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
 		done: make(chan struct{}),
 		kick: make(chan struct{}, 1),
