@@ -21,7 +21,9 @@
 //	  -> hub.go         streams by "/app/name": one publisher, many players
 //	  -> gop.go         the GOP ring: frames encoded once per protocol,
 //	                    held for late joiners, read by cursors
-//	  -> players        one goroutine each, one writev per batch of frames:
+//	  -> players        one writev per batch of frames: caught-up players
+//	                    from per-CPU fan-out workers, others from their own
+//	                    goroutine (hub.go):
 //	       RTMP         pre-chunked messages (chunk.go)
 //	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
 //	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
