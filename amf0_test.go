@@ -10,25 +10,6 @@ import (
 	"testing"
 )
 
-// amf0Wire concatenates golden-byte pieces: an int is one byte, a string
-// its bytes, a []byte itself.
-func amf0Wire(parts ...any) []byte {
-	var b []byte
-	for _, p := range parts {
-		switch p := p.(type) {
-		case int:
-			b = append(b, byte(p))
-		case string:
-			b = append(b, p...)
-		case []byte:
-			b = append(b, p...)
-		default:
-			panic("amf0Wire: bad part")
-		}
-	}
-	return b
-}
-
 // amf0Golden is one row of the golden table. It drives TestDecodeAMF0Golden,
 // TestAppendAMF0Golden, TestDecodeAMF0Truncated and the FuzzAMF0 seeds.
 type amf0Golden struct {
@@ -53,88 +34,88 @@ var amf0Connect = Object{
 
 var amf0GoldenTable = []amf0Golden{
 	// 2.2 Number: marker 0x00, then an 8-byte big-endian IEEE-754 double.
-	{name: "number 0", value: 0.0, wire: amf0Wire(
+	{name: "number 0", value: 0.0, wire: wire(
 		0x00,                                           // number-marker
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE 0
 	)},
-	{name: "number 1", value: 1.0, wire: amf0Wire(
+	{name: "number 1", value: 1.0, wire: wire(
 		0x00,                                           // number-marker
 		0x3F, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE 1 (sign 0, exponent 0x3FF, fraction 0)
 	)},
-	{name: "number 1.5", value: 1.5, wire: amf0Wire(
+	{name: "number 1.5", value: 1.5, wire: wire(
 		0x00,                                           // number-marker
 		0x3F, 0xF8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE 1.5 (fraction .1 binary)
 	)},
-	{name: "number -0", value: math.Copysign(0, -1), wire: amf0Wire(
+	{name: "number -0", value: math.Copysign(0, -1), wire: wire(
 		0x00,                                           // number-marker
 		0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE -0: only the sign bit
 	)},
-	{name: "number +Inf", value: math.Inf(1), wire: amf0Wire(
+	{name: "number +Inf", value: math.Inf(1), wire: wire(
 		0x00,                                           // number-marker
 		0x7F, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE +Inf: exponent all ones, fraction 0
 	)},
-	{name: "number NaN", value: math.Float64frombits(0x7FF8000000000000), wire: amf0Wire(
+	{name: "number NaN", value: math.Float64frombits(0x7FF8000000000000), wire: wire(
 		0x00,                                           // number-marker
 		0x7F, 0xF8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE quiet NaN; bits are kept exactly
 	)},
 
 	// 2.3 Boolean: marker 0x01, then U8 (0 false, anything else true).
-	{name: "boolean false", value: false, wire: amf0Wire(
+	{name: "boolean false", value: false, wire: wire(
 		0x01, // boolean-marker
 		0x00, // U8 0: false
 	)},
-	{name: "boolean true", value: true, wire: amf0Wire(
+	{name: "boolean true", value: true, wire: wire(
 		0x01, // boolean-marker
 		0x01, // U8 1: true
 	)},
-	{name: "boolean true as 0x02", value: true, decodeOnly: true, wire: amf0Wire(
+	{name: "boolean true as 0x02", value: true, decodeOnly: true, wire: wire(
 		0x01, // boolean-marker
 		0x02, // U8 2: any non-zero is true; the encoder writes 0x01
 	)},
 
 	// 2.4 String: marker 0x02, U16 byte length, UTF-8 bytes.
-	{name: "string empty", value: "", wire: amf0Wire(
+	{name: "string empty", value: "", wire: wire(
 		0x02,       // string-marker
 		0x00, 0x00, // U16 length 0 (UTF-8-empty)
 	)},
-	{name: "string connect", value: "connect", wire: amf0Wire(
+	{name: "string connect", value: "connect", wire: wire(
 		0x02,       // string-marker
 		0x00, 0x07, // U16 length 7
 		"connect", // UTF-8
 	)},
-	{name: "string utf-8", value: "héllo 直播", wire: amf0Wire(
+	{name: "string utf-8", value: "héllo 直播", wire: wire(
 		0x02,       // string-marker
 		0x00, 0x0D, // U16 length 13: a length in bytes, not characters
 		"héllo 直播", // UTF-8: é is 2 bytes, 直 and 播 3 each
 	)},
-	{name: "string 65535 bytes", value: strings.Repeat("b", 65535), wire: amf0Wire(
+	{name: "string 65535 bytes", value: strings.Repeat("b", 65535), wire: wire(
 		0x02,       // string-marker: the longest String
 		0xFF, 0xFF, // U16 length 65535
 		strings.Repeat("b", 65535),
 	)},
 
 	// 2.14 Long String: marker 0x0C, U32 byte length, UTF-8 bytes.
-	{name: "long string 65536 bytes", value: strings.Repeat("a", 65536), wire: amf0Wire(
+	{name: "long string 65536 bytes", value: strings.Repeat("a", 65536), wire: wire(
 		0x0C,                   // long-string-marker: needed above 65535 bytes
 		0x00, 0x01, 0x00, 0x00, // U32 length 65536
 		strings.Repeat("a", 65536),
 	)},
-	{name: "long string short", value: "hi", decodeOnly: true, wire: amf0Wire(
+	{name: "long string short", value: "hi", decodeOnly: true, wire: wire(
 		0x0C,                   // long-string-marker, legal for any length
 		0x00, 0x00, 0x00, 0x02, // U32 length 2
 		"hi", // UTF-8; the encoder writes a String instead
 	)},
 
 	// 2.7 null and 2.8 undefined: a marker and nothing else.
-	{name: "null", value: nil, wire: amf0Wire(
+	{name: "null", value: nil, wire: wire(
 		0x05, // null-marker
 	)},
-	{name: "undefined", value: Undefined{}, wire: amf0Wire(
+	{name: "undefined", value: Undefined{}, wire: wire(
 		0x06, // undefined-marker
 	)},
 
 	// 2.5 Object: marker 0x03, (UTF-8 key, value)*, then 00 00 09.
-	{name: "object empty", value: Object{}, wire: amf0Wire(
+	{name: "object empty", value: Object{}, wire: wire(
 		0x03,       // object-marker
 		0x00, 0x00, // UTF-8-empty key ...
 		0x09, // ... then object-end-marker (2.11)
@@ -142,7 +123,7 @@ var amf0GoldenTable = []amf0Golden{
 	{name: "object onStatus info", value: Object{
 		{"level", "status"},
 		{"code", "NetStream.Publish.Start"},
-	}, wire: amf0Wire(
+	}, wire: wire(
 		0x03,                // object-marker
 		0x00, 0x05, "level", // key: U16 length 5, UTF-8
 		0x02, 0x00, 0x06, "status", // value: string-marker, U16 length 6, UTF-8
@@ -152,7 +133,7 @@ var amf0GoldenTable = []amf0Golden{
 	)},
 	{name: "object nested", value: Object{
 		{"a", Object{{"b", nil}}},
-	}, wire: amf0Wire(
+	}, wire: wire(
 		0x03,            // object-marker
 		0x00, 0x01, "a", // key "a"
 		0x03,            // value: object-marker (nesting depth 2)
@@ -161,13 +142,13 @@ var amf0GoldenTable = []amf0Golden{
 		0x00, 0x00, 0x09, // end of inner object
 		0x00, 0x00, 0x09, // end of outer object
 	)},
-	{name: "object empty key with value", value: Object{{"", 1.0}}, wire: amf0Wire(
+	{name: "object empty key with value", value: Object{{"", 1.0}}, wire: wire(
 		0x03,       // object-marker
 		0x00, 0x00, // key "": not the end, because no 0x09 follows
 		0x00, 0x3F, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // value: number 1
 		0x00, 0x00, 0x09, // empty key + object-end-marker
 	)},
-	{name: "connect command object", value: amf0Connect, wire: amf0Wire(
+	{name: "connect command object", value: amf0Connect, wire: wire(
 		0x03,              // object-marker: the command object of "connect" (RTMP 7.2.1.1), as ffmpeg sends it
 		0x00, 0x03, "app", // key
 		0x02, 0x00, 0x04, "live", // string: application name
@@ -192,7 +173,7 @@ var amf0GoldenTable = []amf0Golden{
 	)},
 
 	// 2.10 ECMA Array: marker 0x08, U32 count, properties as in Object.
-	{name: "ecma array empty", value: ECMAArray{}, wire: amf0Wire(
+	{name: "ecma array empty", value: ECMAArray{}, wire: wire(
 		0x08,                   // ecma-array-marker
 		0x00, 0x00, 0x00, 0x00, // U32 associative-count 0
 		0x00, 0x00, 0x09, // empty key + object-end-marker
@@ -202,7 +183,7 @@ var amf0GoldenTable = []amf0Golden{
 		{"height", 720.0},
 		{"videocodecid", 7.0},
 		{"encoder", "Lavf61.7.100"},
-	}, wire: amf0Wire(
+	}, wire: wire(
 		0x08,                   // ecma-array-marker
 		0x00, 0x00, 0x00, 0x04, // U32 associative-count 4
 		0x00, 0x05, "width", // key
@@ -215,25 +196,25 @@ var amf0GoldenTable = []amf0Golden{
 		0x02, 0x00, 0x0C, "Lavf61.7.100", // string
 		0x00, 0x00, 0x09, // empty key + object-end-marker
 	)},
-	{name: "ecma array count 0 but one property", value: ECMAArray{{"x", true}}, decodeOnly: true, wire: amf0Wire(
+	{name: "ecma array count 0 but one property", value: ECMAArray{{"x", true}}, decodeOnly: true, wire: wire(
 		0x08,                   // ecma-array-marker
 		0x00, 0x00, 0x00, 0x00, // U32 associative-count 0: wrong, but only a hint
 		0x00, 0x01, "x", // key
 		0x01, 0x01, // boolean true
 		0x00, 0x00, 0x09, // the end marker, not the count, ends the array
 	)},
-	{name: "ecma array huge count hint", value: ECMAArray{}, decodeOnly: true, wire: amf0Wire(
+	{name: "ecma array huge count hint", value: ECMAArray{}, decodeOnly: true, wire: wire(
 		0x08,                   // ecma-array-marker
 		0xFF, 0xFF, 0xFF, 0xFF, // U32 associative-count 2^32-1: a lie, ignored
 		0x00, 0x00, 0x09, // empty key + object-end-marker
 	)},
 
 	// 2.12 Strict Array: marker 0x0A, U32 count, that many values.
-	{name: "strict array empty", value: StrictArray{}, wire: amf0Wire(
+	{name: "strict array empty", value: StrictArray{}, wire: wire(
 		0x0A,                   // strict-array-marker
 		0x00, 0x00, 0x00, 0x00, // U32 array-count 0
 	)},
-	{name: "strict array mixed", value: StrictArray{2.5, "a", nil, StrictArray{}}, wire: amf0Wire(
+	{name: "strict array mixed", value: StrictArray{2.5, "a", nil, StrictArray{}}, wire: wire(
 		0x0A,                   // strict-array-marker
 		0x00, 0x00, 0x00, 0x04, // U32 array-count 4
 		0x00, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // [0] number 2.5
@@ -243,12 +224,12 @@ var amf0GoldenTable = []amf0Golden{
 	)},
 
 	// 2.13 Date: marker 0x0B, DOUBLE milliseconds, S16 time zone.
-	{name: "date", value: Date{Millis: 1732406400000}, wire: amf0Wire(
+	{name: "date", value: Date{Millis: 1732406400000}, wire: wire(
 		0x0B,                                           // date-marker
 		0x42, 0x79, 0x35, 0xB7, 0x7D, 0x40, 0x00, 0x00, // DOUBLE 1732406400000 ms: 2024-11-24T00:00:00Z
 		0x00, 0x00, // S16 time-zone 0, as the spec asks
 	)},
-	{name: "date with time zone", value: Date{Millis: -1, TimeZone: -300}, wire: amf0Wire(
+	{name: "date with time zone", value: Date{Millis: -1, TimeZone: -300}, wire: wire(
 		0x0B,                                           // date-marker
 		0xBF, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // DOUBLE -1 ms: just before the epoch
 		0xFE, 0xD4, // S16 time-zone -300: reserved, but kept as sent
@@ -377,37 +358,37 @@ var amf0ErrorTable = []struct {
 	want string // part of the error message
 }{
 	{"empty input", nil, "no type marker"},
-	{"number cut", amf0Wire(0x00, 0x3F, 0xF0, 0x00), "truncated number: need 8 bytes, have 3"},
-	{"boolean without body", amf0Wire(0x01), "truncated boolean"},
-	{"string length cut", amf0Wire(0x02, 0x00), "truncated string length"},
-	{"string body cut", amf0Wire(0x02, 0x00, 0x05, "ab"), "truncated string: need 5 bytes, have 2"},
-	{"huge string length, short buffer", amf0Wire(0x02, 0xFF, 0xFF, "a"), "need 65535 bytes, have 1"},
-	{"huge long string length", amf0Wire(0x0C, 0xFF, 0xFF, 0xFF, 0xFF, "a"), "need 4294967295 bytes, have 1"},
-	{"long string length cut", amf0Wire(0x0C, 0x00, 0x00, 0x01), "truncated long string length"},
-	{"huge strict array count", amf0Wire(0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x05), "strict array count 4294967295 exceeds the 1 bytes left"},
-	{"strict array element cut", amf0Wire(0x0A, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00), "truncated string length"},
-	{"strict array count cut", amf0Wire(0x0A, 0x00, 0x00), "truncated strict array count"},
-	{"object without end", amf0Wire(0x03, 0x00, 0x03, "app", 0x05), "truncated property key length"},
-	{"object key cut", amf0Wire(0x03, 0x00, 0x05, "a"), "truncated property key: need 5 bytes, have 1"},
-	{"object empty key then nothing", amf0Wire(0x03, 0x00, 0x00), "no type marker"},
-	{"object end as a value", amf0Wire(0x03, 0x00, 0x01, "a", 0x09), "object-end marker (0x09) where a value was expected"},
-	{"object error deep inside", amf0Wire(0x03, 0x00, 0x01, "a", 0x03, 0x00, 0x01, "b", 0x07, 0x00, 0x00), "reference marker (0x07) is not supported"},
-	{"ecma array without end marker", amf0Wire(0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, "a", 0x05), "truncated property key length"},
-	{"ecma array count cut", amf0Wire(0x08, 0x00, 0x00), "truncated ECMA array count"},
-	{"date without time zone", amf0Wire(0x0B, 0x42, 0x79, 0x35, 0xB7, 0x7D, 0x40, 0x00, 0x00), "truncated date: need 10 bytes, have 8"},
-	{"bare object end", amf0Wire(0x09), "object-end marker (0x09) where a value was expected"},
-	{"reference", amf0Wire(0x07, 0x00, 0x01), "reference marker (0x07) is not supported"},
-	{"movieclip", amf0Wire(0x04), "movieclip marker (0x04) is not supported"},
-	{"unsupported", amf0Wire(0x0D), "unsupported marker (0x0d) is not supported"},
-	{"recordset", amf0Wire(0x0E), "recordset marker (0x0e) is not supported"},
-	{"xml document", amf0Wire(0x0F, 0x00, 0x00, 0x00, 0x01, "x"), "xml-document marker (0x0f) is not supported"},
-	{"typed object", amf0Wire(0x10, 0x00, 0x01, "T", 0x00, 0x00, 0x09), "typed-object marker (0x10) is not supported"},
-	{"avmplus switch to AMF3", amf0Wire(0x11, 0x02), "avmplus-object marker (0x11) is not supported"},
-	{"unknown marker 0x12", amf0Wire(0x12), "unknown type marker 0x12"},
-	{"unknown marker 0xff", amf0Wire(0xFF), "unknown type marker 0xff"},
-	{"depth bomb: 33 nested strict arrays", amf0Wire(bytes.Repeat(amf0Wire(0x0A, 0x00, 0x00, 0x00, 0x01), 33), 0x05), "strict-array nested deeper than 32 containers"},
-	{"depth bomb: 100000 nested objects", bytes.Repeat(amf0Wire(0x03, 0x00, 0x01, "a"), 100000), "object nested deeper than 32 containers"},
-	{"depth bomb: 33 nested ecma arrays", bytes.Repeat(amf0Wire(0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, "k"), 33), "ecma-array nested deeper than 32 containers"},
+	{"number cut", wire(0x00, 0x3F, 0xF0, 0x00), "truncated number: need 8 bytes, have 3"},
+	{"boolean without body", wire(0x01), "truncated boolean"},
+	{"string length cut", wire(0x02, 0x00), "truncated string length"},
+	{"string body cut", wire(0x02, 0x00, 0x05, "ab"), "truncated string: need 5 bytes, have 2"},
+	{"huge string length, short buffer", wire(0x02, 0xFF, 0xFF, "a"), "need 65535 bytes, have 1"},
+	{"huge long string length", wire(0x0C, 0xFF, 0xFF, 0xFF, 0xFF, "a"), "need 4294967295 bytes, have 1"},
+	{"long string length cut", wire(0x0C, 0x00, 0x00, 0x01), "truncated long string length"},
+	{"huge strict array count", wire(0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x05), "strict array count 4294967295 exceeds the 1 bytes left"},
+	{"strict array element cut", wire(0x0A, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00), "truncated string length"},
+	{"strict array count cut", wire(0x0A, 0x00, 0x00), "truncated strict array count"},
+	{"object without end", wire(0x03, 0x00, 0x03, "app", 0x05), "truncated property key length"},
+	{"object key cut", wire(0x03, 0x00, 0x05, "a"), "truncated property key: need 5 bytes, have 1"},
+	{"object empty key then nothing", wire(0x03, 0x00, 0x00), "no type marker"},
+	{"object end as a value", wire(0x03, 0x00, 0x01, "a", 0x09), "object-end marker (0x09) where a value was expected"},
+	{"object error deep inside", wire(0x03, 0x00, 0x01, "a", 0x03, 0x00, 0x01, "b", 0x07, 0x00, 0x00), "reference marker (0x07) is not supported"},
+	{"ecma array without end marker", wire(0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, "a", 0x05), "truncated property key length"},
+	{"ecma array count cut", wire(0x08, 0x00, 0x00), "truncated ECMA array count"},
+	{"date without time zone", wire(0x0B, 0x42, 0x79, 0x35, 0xB7, 0x7D, 0x40, 0x00, 0x00), "truncated date: need 10 bytes, have 8"},
+	{"bare object end", wire(0x09), "object-end marker (0x09) where a value was expected"},
+	{"reference", wire(0x07, 0x00, 0x01), "reference marker (0x07) is not supported"},
+	{"movieclip", wire(0x04), "movieclip marker (0x04) is not supported"},
+	{"unsupported", wire(0x0D), "unsupported marker (0x0d) is not supported"},
+	{"recordset", wire(0x0E), "recordset marker (0x0e) is not supported"},
+	{"xml document", wire(0x0F, 0x00, 0x00, 0x00, 0x01, "x"), "xml-document marker (0x0f) is not supported"},
+	{"typed object", wire(0x10, 0x00, 0x01, "T", 0x00, 0x00, 0x09), "typed-object marker (0x10) is not supported"},
+	{"avmplus switch to AMF3", wire(0x11, 0x02), "avmplus-object marker (0x11) is not supported"},
+	{"unknown marker 0x12", wire(0x12), "unknown type marker 0x12"},
+	{"unknown marker 0xff", wire(0xFF), "unknown type marker 0xff"},
+	{"depth bomb: 33 nested strict arrays", wire(bytes.Repeat(wire(0x0A, 0x00, 0x00, 0x00, 0x01), 33), 0x05), "strict-array nested deeper than 32 containers"},
+	{"depth bomb: 100000 nested objects", bytes.Repeat(wire(0x03, 0x00, 0x01, "a"), 100000), "object nested deeper than 32 containers"},
+	{"depth bomb: 33 nested ecma arrays", bytes.Repeat(wire(0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, "k"), 33), "ecma-array nested deeper than 32 containers"},
 }
 
 func TestDecodeAMF0Errors(t *testing.T) {
@@ -458,7 +439,7 @@ func TestAMF0DepthLimit(t *testing.T) {
 		t.Errorf("AppendAMF0 of %d nested containers: err = %v, want errAMF0Unencodable", amf0MaxDepth+1, err)
 	}
 	// The same bytes, one container deeper, must be refused by the decoder.
-	b = append(amf0Wire(0x0A, 0x00, 0x00, 0x00, 0x01), b...)
+	b = append(wire(0x0A, 0x00, 0x00, 0x00, 0x01), b...)
 	var fe AMF0Error
 	if _, _, err := DecodeAMF0(b); !errors.As(err, &fe) {
 		t.Errorf("DecodeAMF0 of %d nested containers: err = %v, want AMF0Error", amf0MaxDepth+1, err)
@@ -468,7 +449,7 @@ func TestAMF0DepthLimit(t *testing.T) {
 // A realistic command message body: "connect", transaction ID 1, and the
 // command object, exactly as ffmpeg sends them (RTMP 7.2.1.1).
 func TestAMF0ConnectCommand(t *testing.T) {
-	body := amf0Wire(
+	body := wire(
 		amf0GoldenRow(t, "string connect"),         // command name
 		amf0GoldenRow(t, "number 1"),               // transaction ID
 		amf0GoldenRow(t, "connect command object"), // command object
@@ -510,7 +491,7 @@ func TestDecodeAMF0All(t *testing.T) {
 		t.Errorf("DecodeAMF0All(nil) = %v, %v; want nothing", vs, err)
 	}
 	// A good value, then a reference: the error names value 1.
-	_, err := DecodeAMF0All(amf0Wire(0x05, 0x07, 0x00, 0x00))
+	_, err := DecodeAMF0All(wire(0x05, 0x07, 0x00, 0x00))
 	var fe AMF0Error
 	if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "value 1: ") {
 		t.Errorf("DecodeAMF0All error = %v; want an AMF0Error for value 1", err)
@@ -612,7 +593,7 @@ func TestAMF0MarkerString(t *testing.T) {
 
 // A lying ECMA count must not reserve memory in proportion to the buffer.
 func TestDecodeAMF0CountHintIsCapped(t *testing.T) {
-	in := amf0Wire(amf0GoldenRow(t, "ecma array huge count hint"), make([]byte, 8<<20))
+	in := wire(amf0GoldenRow(t, "ecma array huge count hint"), make([]byte, 8<<20))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	v, rest, err := DecodeAMF0(in)

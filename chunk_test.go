@@ -15,9 +15,7 @@ import (
 	"testing/iotest"
 )
 
-// cat joins byte pieces, so golden entries can be written field by field.
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
+// b is a run of bytes: one field of a golden entry (see wire).
 func b(v ...byte) []byte { return v }
 
 var chunkGolden = []struct {
@@ -28,7 +26,7 @@ var chunkGolden = []struct {
 }{
 	{
 		name: "fmt0, 1-byte basic header",
-		wire: cat(
+		wire: wire(
 			b(0x03),             // fmt 0, csid 3
 			b(0x00, 0x03, 0xe8), // timestamp 1000
 			b(0x00, 0x00, 0x04), // message length 4
@@ -41,7 +39,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "fmt0, 2-byte basic header (csid 64..319)",
-		wire: cat(
+		wire: wire(
 			b(0x00, 200),     // fmt 0, csid 0 marker, then csid-64 = 200
 			b(0, 0, 0x21),    // timestamp 33
 			b(0, 0, 2),       // length 2
@@ -54,7 +52,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "fmt0, 3-byte basic header (csid up to 65599)",
-		wire: cat(
+		wire: wire(
 			b(0x01, 0x34, 0x12), // fmt 0, csid 1 marker, then csid-64 = 0x1234 little-endian
 			b(0, 0, 0),          // timestamp 0
 			b(0, 0, 1),          // length 1
@@ -67,7 +65,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "fmt1, fmt2 and fmt3 reuse the previous header",
-		wire: cat(
+		wire: wire(
 			b(0x04), b(0, 0, 10), b(0, 0, 1), b(0x08), b(1, 0, 0, 0), b('A'), // fmt 0: ts 10, len 1, audio
 			b(0x44), b(0, 0, 20), b(0, 0, 2), b(0x09), b('V', 'V'), // fmt 1: delta 20, len 2, video
 			b(0x84), b(0, 0, 5), b('W', 'W'), // fmt 2: delta 5, same length and type
@@ -82,7 +80,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "message of 130 bytes in two chunks at chunk size 128",
-		wire: cat(
+		wire: wire(
 			b(0x06), b(0, 0, 0), b(0, 0, 130), b(0x09), b(1, 0, 0, 0),
 			bytes.Repeat([]byte{0x11}, 128), // first chunk: 128 bytes
 			b(0xc6),                         // fmt 3 continuation, csid 6
@@ -93,7 +91,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "extended timestamp, repeated on the fmt3 continuation",
-		wire: cat(
+		wire: wire(
 			b(0x06), b(0xff, 0xff, 0xff), b(0, 0, 129), b(0x09), b(1, 0, 0, 0), // ts field 0xFFFFFF: see extended
 			b(0x01, 0x00, 0x00, 0x00), // extended timestamp 16777216
 			bytes.Repeat([]byte{0x22}, 128),
@@ -105,7 +103,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "Set Chunk Size applies to the next chunk",
-		wire: cat(
+		wire: wire(
 			b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x01), b(0, 0, 0, 0), b(0, 0, 0x01, 0x00), // Set Chunk Size 256
 			b(0x06), b(0, 0, 0), b(0, 0, 200), b(0x09), b(1, 0, 0, 0), bytes.Repeat([]byte{0x33}, 200), // one chunk
 		),
@@ -113,7 +111,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "Abort drops the partial message",
-		wire: cat(
+		wire: wire(
 			b(0x06), b(0, 0, 0), b(0, 0, 200), b(0x09), b(1, 0, 0, 0), bytes.Repeat([]byte{0x44}, 128), // first half
 			b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x02), b(0, 0, 0, 0), b(0, 0, 0, 6), // Abort csid 6
 			b(0x06), b(0, 0, 0), b(0, 0, 1), b(0x09), b(1, 0, 0, 0), b(0x55), // a fresh message
@@ -122,7 +120,7 @@ var chunkGolden = []struct {
 	},
 	{
 		name: "User Control PingRequest passes through",
-		wire: cat(b(0x02), b(0, 0, 0), b(0, 0, 6), b(0x04), b(0, 0, 0, 0), b(0, 6), b(0, 0, 0x30, 0x39)),
+		wire: wire(b(0x02), b(0, 0, 0), b(0, 0, 6), b(0x04), b(0, 0, 0, 0), b(0, 6), b(0, 0, 0x30, 0x39)),
 		want: []Message{{Type: MsgUserControl, CSID: 2, Payload: []byte{0, 6, 0, 0, 0x30, 0x39}}},
 	},
 }
@@ -190,19 +188,19 @@ func TestChunkGoldenEncode(t *testing.T) {
 // Malformed chunk streams end with a *ChunkError (or io.ErrUnexpectedEOF
 // when truncated), never a panic.
 func TestChunkErrors(t *testing.T) {
-	big := cat(b(0x06), b(0, 0, 0), b(0x01, 0x00, 0x01), b(0x09), b(1, 0, 0, 0)) // length 65537
+	big := wire(b(0x06), b(0, 0, 0), b(0x01, 0x00, 0x01), b(0x09), b(1, 0, 0, 0)) // length 65537
 	cases := []struct {
 		name string
 		wire []byte
 		lim  ChunkLimits
 	}{
-		{"fmt1 with no previous header", cat(b(0x44), b(0, 0, 1), b(0, 0, 1), b(0x08), b(0)), ChunkLimits{}},
+		{"fmt1 with no previous header", wire(b(0x44), b(0, 0, 1), b(0, 0, 1), b(0x08), b(0)), ChunkLimits{}},
 		{"fmt3 with no previous header", b(0xc5, 0), ChunkLimits{}},
 		{"message over the limit", big, ChunkLimits{MaxMessageSize: 65536}},
-		{"chunk size 0", cat(b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x01), b(0, 0, 0, 0), b(0, 0, 0, 0)), ChunkLimits{}},
-		{"chunk size over 16 MiB", cat(b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x01), b(0, 0, 0, 0), b(0x02, 0, 0, 0)), ChunkLimits{}},
-		{"short Set Chunk Size", cat(b(0x02), b(0, 0, 0), b(0, 0, 2), b(0x01), b(0, 0, 0, 0), b(0, 1)), ChunkLimits{}},
-		{"fmt0 inside an unfinished message", cat(
+		{"chunk size 0", wire(b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x01), b(0, 0, 0, 0), b(0, 0, 0, 0)), ChunkLimits{}},
+		{"chunk size over 16 MiB", wire(b(0x02), b(0, 0, 0), b(0, 0, 4), b(0x01), b(0, 0, 0, 0), b(0x02, 0, 0, 0)), ChunkLimits{}},
+		{"short Set Chunk Size", wire(b(0x02), b(0, 0, 0), b(0, 0, 2), b(0x01), b(0, 0, 0, 0), b(0, 1)), ChunkLimits{}},
+		{"fmt0 inside an unfinished message", wire(
 			b(0x06), b(0, 0, 0), b(0, 0, 200), b(0x09), b(1, 0, 0, 0), bytes.Repeat([]byte{1}, 128),
 			b(0x06), b(0, 0, 0), b(0, 0, 1), b(0x09), b(1, 0, 0, 0), b(1)), ChunkLimits{}},
 		{"chunk stream flood", chunkFlood(5), ChunkLimits{MaxChunkStreams: 4}},
@@ -236,7 +234,7 @@ func chunkFlood(n int) []byte {
 
 // An announced message costs memory only as its bytes arrive.
 func TestChunkAllocatesWithData(t *testing.T) {
-	wire := cat(b(0x06), b(0, 0, 0), b(0xff, 0xff, 0xff), b(0x09), b(1, 0, 0, 0), b(1, 2, 3)) // 16 MiB announced, 3 bytes sent
+	wire := wire(b(0x06), b(0, 0, 0), b(0xff, 0xff, 0xff), b(0x09), b(1, 0, 0, 0), b(1, 2, 3)) // 16 MiB announced, 3 bytes sent
 	r := NewChunkReader(bytes.NewReader(wire), ChunkLimits{MaxMessageSize: 1 << 24})
 	r.ReadMessage()
 	if c := cap(r.streams[6].payload); c > 1024 {

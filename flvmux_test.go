@@ -9,27 +9,6 @@ import (
 	"testing"
 )
 
-// flvWire concatenates annotated golden-byte pieces: an int or rune is one
-// byte, a string its bytes, a []byte itself.
-func flvWire(parts ...any) []byte {
-	var b []byte
-	for _, p := range parts {
-		switch p := p.(type) {
-		case int:
-			b = append(b, byte(p))
-		case rune:
-			b = append(b, byte(p))
-		case string:
-			b = append(b, p...)
-		case []byte:
-			b = append(b, p...)
-		default:
-			panic("flvWire: bad part")
-		}
-	}
-	return b
-}
-
 // fc is makeFourCc of Enhanced RTMP, written independently of flvmux.go.
 func flvFC(s string) uint32 { return binary.BigEndian.Uint32([]byte(s)) }
 
@@ -46,7 +25,7 @@ func flvTracks(ids ...uint8) TrackSet {
 // not parse them (codecs.go does); it only hands them out as TagInfo.Config.
 var (
 	// AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1), shortened SPS.
-	flvTestAVCC = flvWire(
+	flvTestAVCC = wire(
 		0x01,             // configurationVersion 1
 		0x64, 0x00, 0x1f, // AVCProfileIndication 100 (High), profile_compatibility 0, AVCLevelIndication 31
 		0xff,       // reserved 111111, lengthSizeMinusOne 3
@@ -58,20 +37,20 @@ var (
 		0x68, 0xee, // PPS NAL unit
 	) // 17 bytes
 	// HEVCDecoderConfigurationRecord, its first 6 bytes only.
-	flvTestHVCC = flvWire(
+	flvTestHVCC = wire(
 		0x01,                   // configurationVersion 1
 		0x01,                   // general_profile_space 0, general_tier_flag 0, general_profile_idc 1 (Main)
 		0x60, 0x00, 0x00, 0x00, // general_profile_compatibility_flags
 	) // 6 bytes
 	// AV1CodecConfigurationRecord (av1C).
-	flvTestAV1C = flvWire(
+	flvTestAV1C = wire(
 		0x81, // marker 1, version 1
 		0x08, // seq_profile 0, seq_level_idx_0 8
 		0x0c, // tier 0, high_bitdepth 0, twelve_bit 0, monochrome 0, chroma_subsampling_x 1, _y 1, position 0
 		0x00, // reserved, initial_presentation_delay_present 0
 	) // 4 bytes
 	// VPCodecConfigurationRecord (vpcC, with its FullBox version and flags).
-	flvTestVPCC = flvWire(
+	flvTestVPCC = wire(
 		0x01, 0x00, 0x00, 0x00, // version 1, flags 0
 		0x00,             // profile 0
 		0x1f,             // level 31
@@ -80,11 +59,11 @@ var (
 		0x00, 0x00, // codecInitializationDataSize 0
 	) // 12 bytes
 	// AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1).
-	flvTestASC = flvWire(
+	flvTestASC = wire(
 		0x12, 0x10, // audioObjectType 2 (LC), samplingFrequencyIndex 4 (44100), channelConfiguration 2
 	)
 	// OpusHead, the ID header of RFC 7845 5.1.
-	flvTestOpusHead = flvWire(
+	flvTestOpusHead = wire(
 		"OpusHead", // Magic Signature
 		0x01,       // Version 1
 		0x02,       // Output Channel Count 2
@@ -94,7 +73,7 @@ var (
 		0x00, // Channel Mapping Family 0
 	) // 19 bytes
 	// FlacSequenceHeader: "fLaC" and the STREAMINFO metadata block.
-	flvTestFLACHeader = flvWire(
+	flvTestFLACHeader = wire(
 		"fLaC",           // signature
 		0x80,             // METADATA_BLOCK_HEADER: last-metadata-block 1, BLOCK_TYPE 0 (STREAMINFO)
 		0x00, 0x00, 0x22, // length 34
@@ -127,20 +106,20 @@ type flvGolden struct {
 
 var flvGoldenTable = []flvGolden{
 	// E.2 FLV header, then PreviousTagSize0 (E.3).
-	{name: "header audio+video", header: &FLVHeader{Version: 1, HasAudio: true, HasVideo: true, DataOffset: 9}, wire: flvWire(
+	{name: "header audio+video", header: &FLVHeader{Version: 1, HasAudio: true, HasVideo: true, DataOffset: 9}, wire: wire(
 		"FLV",                  // Signature
 		0x01,                   // Version 1
 		0x05,                   // TypeFlags: reserved 00000, audio 1, reserved 0, video 1
 		0x00, 0x00, 0x00, 0x09, // DataOffset 9
 		0x00, 0x00, 0x00, 0x00, // PreviousTagSize0
 	)},
-	{name: "header video only", header: &FLVHeader{Version: 1, HasVideo: true, DataOffset: 9}, wire: flvWire(
+	{name: "header video only", header: &FLVHeader{Version: 1, HasVideo: true, DataOffset: 9}, wire: wire(
 		"FLV", 0x01, // Signature, Version 1
 		0x01,                   // TypeFlags: video only
 		0x00, 0x00, 0x00, 0x09, // DataOffset 9
 		0x00, 0x00, 0x00, 0x00, // PreviousTagSize0
 	)},
-	{name: "header with DataOffset 12", decodeOnly: true, header: &FLVHeader{Version: 1, HasAudio: true, DataOffset: 12}, wire: flvWire(
+	{name: "header with DataOffset 12", decodeOnly: true, header: &FLVHeader{Version: 1, HasAudio: true, DataOffset: 12}, wire: wire(
 		"FLV", 0x01, // Signature, Version 1
 		0x04,                   // TypeFlags: audio only
 		0x00, 0x00, 0x00, 0x0c, // DataOffset 12: 3 more header bytes
@@ -149,7 +128,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// E.4.4 script tag: not classified.
-	{name: "script onMetaData", typ: TagScript, wire: flvWire(
+	{name: "script onMetaData", typ: TagScript, wire: wire(
 		0x12, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // TagType 18 script, DataSize 40, Timestamp 0, StreamID 0
 		0x02, 0x00, 0x0a, "onMetaData", // Name: AMF0 string "onMetaData"
 		0x08, 0x00, 0x00, 0x00, 0x01, // Value: AMF0 ECMA array, 1 entry
@@ -160,7 +139,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// E.4.3.1 legacy AVC (CodecID 7).
-	{name: "AVC sequence header", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecH264, Config: flvTestAVCC}, wire: flvWire(
+	{name: "AVC sequence header", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecH264, Config: flvTestAVCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x16, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // TagType 9 video, DataSize 22, Timestamp 0, StreamID 0
 		0x17,             // FrameType 1 (key), CodecID 7 (AVC)
 		0x00,             // AVCPacketType 0: sequence header
@@ -168,7 +147,7 @@ var flvGoldenTable = []flvGolden{
 		flvTestAVCC,            // AVCDecoderConfigurationRecord
 		0x00, 0x00, 0x00, 0x21, // PreviousTagSize 33
 	)},
-	{name: "AVC keyframe", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH264, CTS: 66}, wire: flvWire(
+	{name: "AVC keyframe", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH264, CTS: 66}, wire: wire(
 		0x09, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 14, Timestamp 0
 		0x17,             // FrameType 1 (key), CodecID 7 (AVC)
 		0x01,             // AVCPacketType 1: NALU
@@ -177,7 +156,7 @@ var flvGoldenTable = []flvGolden{
 		0x65, 0x88, 0x84, 0x00, 0x33, // IDR slice NALU
 		0x00, 0x00, 0x00, 0x19, // PreviousTagSize 25
 	)},
-	{name: "AVC inter frame, negative CTS", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecH264, CTS: -33}, wire: flvWire(
+	{name: "AVC inter frame, negative CTS", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecH264, CTS: -33}, wire: wire(
 		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 33
 		0x27,             // FrameType 2 (inter), CodecID 7 (AVC)
 		0x01,             // AVCPacketType 1: NALU
@@ -186,14 +165,14 @@ var flvGoldenTable = []flvGolden{
 		0x41, 0x9a, 0x02, // non-IDR slice NALU
 		0x00, 0x00, 0x00, 0x17, // PreviousTagSize 23
 	)},
-	{name: "AVC end of sequence", typ: TagVideo, ts: 1000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecH264}, wire: flvWire(
+	{name: "AVC end of sequence", typ: TagVideo, ts: 1000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecH264}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 1000
 		0x17,             // FrameType 1, CodecID 7 (AVC)
 		0x02,             // AVCPacketType 2: end of sequence
 		0x00, 0x00, 0x00, // CompositionTime 0
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "AVC inter frame at ts 0x12345678", typ: TagVideo, ts: 0x12345678, info: TagInfo{Codec: CodecH264}, wire: flvWire(
+	{name: "AVC inter frame at ts 0x12345678", typ: TagVideo, ts: 0x12345678, info: TagInfo{Codec: CodecH264}, wire: wire(
 		0x09,             // TagType 9 video
 		0x00, 0x00, 0x0b, // DataSize 11
 		0x34, 0x56, 0x78, // Timestamp: the lower 24 bits
@@ -205,7 +184,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// Legacy HEVC: CodecID 12, laid out like AVC (not in FLV 10.1).
-	{name: "HEVC (CodecID 12) sequence header", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecHEVC, Config: flvTestHVCC}, wire: flvWire(
+	{name: "HEVC (CodecID 12) sequence header", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecHEVC, Config: flvTestHVCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 11, Timestamp 0
 		0x1c,             // FrameType 1 (key), CodecID 12 (HEVC)
 		0x00,             // AVCPacketType 0: sequence header
@@ -213,7 +192,7 @@ var flvGoldenTable = []flvGolden{
 		flvTestHVCC,            // HEVCDecoderConfigurationRecord
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "HEVC (CodecID 12) keyframe", typ: TagVideo, ts: 40, info: TagInfo{Flags: FlagKeyframe, Codec: CodecHEVC}, wire: flvWire(
+	{name: "HEVC (CodecID 12) keyframe", typ: TagVideo, ts: 40, info: TagInfo{Flags: FlagKeyframe, Codec: CodecHEVC}, wire: wire(
 		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 40
 		0x1c,             // FrameType 1 (key), CodecID 12 (HEVC)
 		0x01,             // AVCPacketType 1: NALU
@@ -223,25 +202,25 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// Other legacy video codecs: no AVCPacketType.
-	{name: "Sorenson H.263 keyframe", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH263}, wire: flvWire(
+	{name: "Sorenson H.263 keyframe", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH263}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 0
 		0x12,                   // FrameType 1 (key), CodecID 2 (Sorenson H.263)
 		0x00, 0x00, 0x84, 0x00, // H263VIDEOPACKET
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Sorenson H.263 disposable inter frame", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecH263}, wire: flvWire(
+	{name: "Sorenson H.263 disposable inter frame", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecH263}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 33
 		0x32,                   // FrameType 3 (disposable inter frame, H.263 only), CodecID 2
 		0x00, 0x00, 0x84, 0x40, // H263VIDEOPACKET
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "VP6 inter frame", typ: TagVideo, ts: 67, info: TagInfo{Codec: CodecVP6}, wire: flvWire(
+	{name: "VP6 inter frame", typ: TagVideo, ts: 67, info: TagInfo{Codec: CodecVP6}, wire: wire(
 		0x09, 0x00, 0x00, 0x03, 0x00, 0x00, 0x43, 0x00, 0x00, 0x00, 0x00, // video, DataSize 3, Timestamp 67
 		0x24,       // FrameType 2 (inter), CodecID 4 (On2 VP6)
 		0x00, 0x46, // VP6FLVVIDEOPACKET: adjustment, data
 		0x00, 0x00, 0x00, 0x0e, // PreviousTagSize 14
 	)},
-	{name: "legacy command frame", typ: TagVideo, info: TagInfo{Flags: FlagCommand, Codec: CodecH263}, wire: flvWire(
+	{name: "legacy command frame", typ: TagVideo, info: TagInfo{Flags: FlagCommand, Codec: CodecH263}, wire: wire(
 		0x09, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 2, Timestamp 0
 		0x52,                   // FrameType 5 (video info/command), CodecID 2
 		0x00,                   // command 0: start of client-side seeking
@@ -249,61 +228,61 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// E.4.2.1 legacy audio.
-	{name: "AAC sequence header", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAAC, Config: flvTestASC}, wire: flvWire(
+	{name: "AAC sequence header", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAAC, Config: flvTestASC}, wire: wire(
 		0x08, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // TagType 8 audio, DataSize 4, Timestamp 0
 		0xaf,                   // SoundFormat 10 (AAC), SoundRate 3 (44 kHz), SoundSize 1 (16 bit), SoundType 1 (stereo)
 		0x00,                   // AACPacketType 0: AudioSpecificConfig
 		flvTestASC,             // AudioSpecificConfig
 		0x00, 0x00, 0x00, 0x0f, // PreviousTagSize 15
 	)},
-	{name: "AAC raw", typ: TagAudio, ts: 23, info: TagInfo{Codec: CodecAAC}, wire: flvWire(
+	{name: "AAC raw", typ: TagAudio, ts: 23, info: TagInfo{Codec: CodecAAC}, wire: wire(
 		0x08, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x17, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 11, Timestamp 23
 		0xaf,                                                 // SoundFormat 10 (AAC), 44 kHz, 16 bit, stereo
 		0x01,                                                 // AACPacketType 1: raw
 		0x21, 0x00, 0x49, 0x90, 0x02, 0x19, 0x00, 0x23, 0x80, // raw_data_block
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "MP3", typ: TagAudio, ts: 26, info: TagInfo{Codec: CodecMP3}, wire: flvWire(
+	{name: "MP3", typ: TagAudio, ts: 26, info: TagInfo{Codec: CodecMP3}, wire: wire(
 		0x08, 0x00, 0x00, 0x05, 0x00, 0x00, 0x1a, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 5, Timestamp 26
 		0x2f,                   // SoundFormat 2 (MP3), 44 kHz, 16 bit, stereo
 		0xff, 0xfb, 0x90, 0x64, // MP3 frame header
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "audio silence (empty body)", typ: TagAudio, ts: 46, wire: flvWire(
+	{name: "audio silence (empty body)", typ: TagAudio, ts: 46, wire: wire(
 		0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2e, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 0, Timestamp 46
 		0x00, 0x00, 0x00, 0x0b, // PreviousTagSize 11
 	)},
 
 	// Enhanced RTMP ExVideoTagHeader: SequenceStart.
-	{name: "Ex av01 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvTestAV1C}, wire: flvWire(
+	{name: "Ex av01 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvTestAV1C}, wire: wire(
 		0x09, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 9, Timestamp 0
 		0x90,                   // IsExHeader 1, VideoFrameType 1 (key), VideoPacketType 0 (SequenceStart)
 		"av01",                 // VideoFourCc
 		flvTestAV1C,            // AV1CodecConfigurationRecord
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex hvc1 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Config: flvTestHVCC}, wire: flvWire(
+	{name: "Ex hvc1 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Config: flvTestHVCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 11, Timestamp 0
 		0x90,                   // IsExHeader, key, SequenceStart
 		"hvc1",                 // VideoFourCc
 		flvTestHVCC,            // HEVCDecoderConfigurationRecord
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "Ex vp09 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecVP9, FourCC: flvFC("vp09"), Config: flvTestVPCC}, wire: flvWire(
+	{name: "Ex vp09 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecVP9, FourCC: flvFC("vp09"), Config: flvTestVPCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 17, Timestamp 0
 		0x90,                   // IsExHeader, key, SequenceStart
 		"vp09",                 // VideoFourCc
 		flvTestVPCC,            // VPCodecConfigurationRecord
 		0x00, 0x00, 0x00, 0x1c, // PreviousTagSize 28
 	)},
-	{name: "Ex avc1 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecH264, FourCC: flvFC("avc1"), Config: flvTestAVCC}, wire: flvWire(
+	{name: "Ex avc1 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecH264, FourCC: flvFC("avc1"), Config: flvTestAVCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x16, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 22, Timestamp 0
 		0x90,                   // IsExHeader, key, SequenceStart
 		"avc1",                 // VideoFourCc
 		flvTestAVCC,            // AVCDecoderConfigurationRecord
 		0x00, 0x00, 0x00, 0x21, // PreviousTagSize 33
 	)},
-	{name: "Ex unknown FourCC SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, FourCC: flvFC("abcd"), Config: []byte{1, 2}}, wire: flvWire(
+	{name: "Ex unknown FourCC SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, FourCC: flvFC("abcd"), Config: []byte{1, 2}}, wire: wire(
 		0x09, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 7, Timestamp 0
 		0x90,       // IsExHeader, key, SequenceStart
 		"abcd",     // VideoFourCc nobody defined: CodecUnknown, still a header
@@ -312,7 +291,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: coded frames.
-	{name: "Ex av01 CodedFrames key", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex av01 CodedFrames key", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: wire(
 		0x09, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 11, Timestamp 0
 		0x91,       // IsExHeader, VideoFrameType 1 (key), VideoPacketType 1 (CodedFrames)
 		"av01",     // VideoFourCc; no CompositionTime for AV1
@@ -320,14 +299,14 @@ var flvGoldenTable = []flvGolden{
 		0x32, 0x02, 0x10, 0x00, // OBU: frame, size 2
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "Ex av01 CodedFrames generated key", typ: TagVideo, ts: 1, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex av01 CodedFrames generated key", typ: TagVideo, ts: 1, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: wire(
 		0x09, 0x00, 0x00, 0x07, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, // video, DataSize 7, Timestamp 1
 		0xc1,       // IsExHeader, VideoFrameType 4 (generated key), CodedFrames
 		"av01",     // VideoFourCc
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
 	)},
-	{name: "Ex hvc1 CodedFrames inter with CTS", typ: TagVideo, ts: 66, info: TagInfo{Codec: CodecHEVC, FourCC: flvFC("hvc1"), CTS: 33}, wire: flvWire(
+	{name: "Ex hvc1 CodedFrames inter with CTS", typ: TagVideo, ts: 66, info: TagInfo{Codec: CodecHEVC, FourCC: flvFC("hvc1"), CTS: 33}, wire: wire(
 		0x09, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x42, 0x00, 0x00, 0x00, 0x00, // video, DataSize 15, Timestamp 66
 		0xa1,             // IsExHeader, VideoFrameType 2 (inter), CodedFrames
 		"hvc1",           // VideoFourCc
@@ -335,14 +314,14 @@ var flvGoldenTable = []flvGolden{
 		0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0xd0, // one TRAIL_R NALU
 		0x00, 0x00, 0x00, 0x1a, // PreviousTagSize 26
 	)},
-	{name: "Ex hvc1 CodedFramesX key", typ: TagVideo, ts: 100, info: TagInfo{Flags: FlagKeyframe, Codec: CodecHEVC, FourCC: flvFC("hvc1")}, wire: flvWire(
+	{name: "Ex hvc1 CodedFramesX key", typ: TagVideo, ts: 100, info: TagInfo{Flags: FlagKeyframe, Codec: CodecHEVC, FourCC: flvFC("hvc1")}, wire: wire(
 		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 100
 		0x93,                                     // IsExHeader, key, VideoPacketType 3 (CodedFramesX: CompositionTime 0, left out)
 		"hvc1",                                   // VideoFourCc
 		0x00, 0x00, 0x00, 0x03, 0x26, 0x01, 0xaf, // one IDR_W_RADL NALU
 		0x00, 0x00, 0x00, 0x17, // PreviousTagSize 23
 	)},
-	{name: "Ex avc1 CodedFrames key with CTS", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH264, FourCC: flvFC("avc1"), CTS: 66}, wire: flvWire(
+	{name: "Ex avc1 CodedFrames key with CTS", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe, Codec: CodecH264, FourCC: flvFC("avc1"), CTS: 66}, wire: wire(
 		0x09, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 14, Timestamp 0
 		0x91,             // IsExHeader, key, CodedFrames
 		"avc1",           // VideoFourCc
@@ -350,14 +329,14 @@ var flvGoldenTable = []flvGolden{
 		0x00, 0x00, 0x00, 0x02, 0x65, 0x88, // one IDR NALU
 		0x00, 0x00, 0x00, 0x19, // PreviousTagSize 25
 	)},
-	{name: "Ex vvc1 CodedFrames inter with CTS", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecVVC, FourCC: flvFC("vvc1"), CTS: 16}, wire: flvWire(
+	{name: "Ex vvc1 CodedFrames inter with CTS", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecVVC, FourCC: flvFC("vvc1"), CTS: 16}, wire: wire(
 		0x09, 0x00, 0x00, 0x08, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 8, Timestamp 33
 		0xa1,             // IsExHeader, inter, CodedFrames
 		"vvc1",           // VideoFourCc
 		0x00, 0x00, 0x10, // CompositionTime 16
 		0x00, 0x00, 0x00, 0x13, // PreviousTagSize 19
 	)},
-	{name: "Ex vp09 CodedFrames inter", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecVP9, FourCC: flvFC("vp09")}, wire: flvWire(
+	{name: "Ex vp09 CodedFrames inter", typ: TagVideo, ts: 33, info: TagInfo{Codec: CodecVP9, FourCC: flvFC("vp09")}, wire: wire(
 		0x09, 0x00, 0x00, 0x08, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 8, Timestamp 33
 		0xa1,             // IsExHeader, inter, CodedFrames
 		"vp09",           // VideoFourCc; no CompositionTime for VP9
@@ -366,13 +345,13 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: SequenceEnd, Metadata, command.
-	{name: "Ex av01 SequenceEnd", typ: TagVideo, ts: 5000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex av01 SequenceEnd", typ: TagVideo, ts: 5000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 5000
 		0x92,                   // IsExHeader, key, VideoPacketType 2 (SequenceEnd)
 		"av01",                 // VideoFourCc
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Ex av01 Metadata (FrameType 5 ignored)", typ: TagVideo, ts: 7, info: TagInfo{Flags: FlagConfig, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex av01 Metadata (FrameType 5 ignored)", typ: TagVideo, ts: 7, info: TagInfo{Flags: FlagConfig, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: wire(
 		0x09, 0x00, 0x00, 0x15, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, // video, DataSize 21, Timestamp 7
 		0xd4,                          // IsExHeader, VideoFrameType 5 (ignored for Metadata), VideoPacketType 4 (Metadata)
 		"av01",                        // VideoFourCc
@@ -380,7 +359,7 @@ var flvGoldenTable = []flvGolden{
 		0x03, 0x00, 0x00, 0x09, // AMF0 object {}
 		0x00, 0x00, 0x00, 0x20, // PreviousTagSize 32
 	)},
-	{name: "Ex command frame", typ: TagVideo, info: TagInfo{Flags: FlagCommand}, wire: flvWire(
+	{name: "Ex command frame", typ: TagVideo, info: TagInfo{Flags: FlagCommand}, wire: wire(
 		0x09, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 2, Timestamp 0
 		0xd0,                   // IsExHeader, VideoFrameType 5 (Command), VideoPacketType 0
 		0x01,                   // VideoCommand 1 (EndSeek); no FourCC, no body
@@ -388,7 +367,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: Multitrack.
-	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+	{name: "Ex Multitrack OneTrack", typ: TagVideo, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: wire(
 		0x09, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 9, Timestamp 0
 		0x96,       // IsExHeader, key, VideoPacketType 6 (Multitrack)
 		0x01,       // AvMultitrackType 0 (OneTrack), VideoPacketType 1 (CodedFrames)
@@ -397,7 +376,7 @@ var flvGoldenTable = []flvGolden{
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1), Config: flvTestHVCC}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracks SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1), Config: flvTestHVCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x17, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 23, Timestamp 0
 		0x96,                                // IsExHeader, key, Multitrack
 		0x10,                                // AvMultitrackType 1 (ManyTracks), VideoPacketType 0 (SequenceStart)
@@ -406,7 +385,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03, // videoTrackId 1, sizeOfVideoTrack 3, its hvcC
 		0x00, 0x00, 0x00, 0x22, // PreviousTagSize 34
 	)},
-	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, Tracks: flvTracks(2, 3), CTS: 33}, wire: flvWire(
+	{name: "Ex Multitrack ManyTracksManyCodecs CodedFrames", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecH264, FourCC: flvFC("avc1"), Track: 2, Tracks: flvTracks(2, 3), CTS: 33}, wire: wire(
 		0x09, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 29, Timestamp 33
 		0x96,                           // IsExHeader, key, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), VideoPacketType 1 (CodedFrames); no shared FourCC
@@ -419,7 +398,7 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExVideoTagHeader: ModEx.
-	{name: "Ex ModEx TimestampOffsetNano", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex ModEx TimestampOffsetNano", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe, Codec: CodecAV1, FourCC: flvFC("av01")}, wire: wire(
 		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 33
 		0x97,             // IsExHeader, key, VideoPacketType 7 (ModEx)
 		0x02,             // modExDataSize - 1 = 2
@@ -429,7 +408,7 @@ var flvGoldenTable = []flvGolden{
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x17, // PreviousTagSize 23
 	)},
-	{name: "Ex ModEx with UI16 size", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvTestAV1C}, wire: flvWire(
+	{name: "Ex ModEx with UI16 size", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvTestAV1C}, wire: wire(
 		0x09, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 16, Timestamp 0
 		0x97,       // IsExHeader, key, ModEx
 		0xff,       // modExDataSize UI8 255: + 1 = 256, so a UI16 follows
@@ -442,14 +421,14 @@ var flvGoldenTable = []flvGolden{
 	)},
 
 	// ExAudioTagHeader (SoundFormat 9).
-	{name: "Ex Opus SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecOpus, FourCC: flvFC("Opus"), Config: flvTestOpusHead}, wire: flvWire(
+	{name: "Ex Opus SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecOpus, FourCC: flvFC("Opus"), Config: flvTestOpusHead}, wire: wire(
 		0x08, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 24, Timestamp 0
 		0x90,                   // SoundFormat 9 (ExHeader), AudioPacketType 0 (SequenceStart)
 		"Opus",                 // AudioFourCc
 		flvTestOpusHead,        // OpusHead
 		0x00, 0x00, 0x00, 0x23, // PreviousTagSize 35
 	)},
-	{name: "Ex Opus MultichannelConfig", typ: TagAudio, info: TagInfo{Flags: FlagConfig, Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: flvWire(
+	{name: "Ex Opus MultichannelConfig", typ: TagAudio, info: TagInfo{Flags: FlagConfig, Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: wire(
 		0x08, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 11, Timestamp 0
 		0x94,                   // ExHeader, AudioPacketType 4 (MultichannelConfig)
 		"Opus",                 // AudioFourCc
@@ -458,82 +437,82 @@ var flvGoldenTable = []flvGolden{
 		0x00, 0x00, 0x00, 0x03, // audioChannelFlags: FrontLeft | FrontRight
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "Ex Opus CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: flvWire(
+	{name: "Ex Opus CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: wire(
 		0x08, 0x00, 0x00, 0x08, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 8, Timestamp 20
 		0x91,             // ExHeader, AudioPacketType 1 (CodedFrames)
 		"Opus",           // AudioFourCc
 		0xfc, 0xff, 0xfe, // Opus packet
 		0x00, 0x00, 0x00, 0x13, // PreviousTagSize 19
 	)},
-	{name: "Ex Opus SequenceEnd", typ: TagAudio, ts: 9000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: flvWire(
+	{name: "Ex Opus SequenceEnd", typ: TagAudio, ts: 9000, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: wire(
 		0x08, 0x00, 0x00, 0x05, 0x00, 0x23, 0x28, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 5, Timestamp 9000
 		0x92,                   // ExHeader, AudioPacketType 2 (SequenceEnd)
 		"Opus",                 // AudioFourCc
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Ex fLaC SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecFLAC, FourCC: flvFC("fLaC"), Config: flvTestFLACHeader}, wire: flvWire(
+	{name: "Ex fLaC SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecFLAC, FourCC: flvFC("fLaC"), Config: flvTestFLACHeader}, wire: wire(
 		0x08, 0x00, 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 47, Timestamp 0
 		0x90,                   // ExHeader, SequenceStart
 		"fLaC",                 // AudioFourCc
 		flvTestFLACHeader,      // FlacSequenceHeader: "fLaC" + STREAMINFO
 		0x00, 0x00, 0x00, 0x3a, // PreviousTagSize 58
 	)},
-	{name: "Ex fLaC CodedFrames", typ: TagAudio, ts: 93, info: TagInfo{Codec: CodecFLAC, FourCC: flvFC("fLaC")}, wire: flvWire(
+	{name: "Ex fLaC CodedFrames", typ: TagAudio, ts: 93, info: TagInfo{Codec: CodecFLAC, FourCC: flvFC("fLaC")}, wire: wire(
 		0x08, 0x00, 0x00, 0x09, 0x00, 0x00, 0x5d, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 9, Timestamp 93
 		0x91,                   // ExHeader, CodedFrames
 		"fLaC",                 // AudioFourCc
 		0xff, 0xf8, 0x69, 0x08, // FLAC frame header
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex ac-3 SequenceStart (empty)", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAC3, FourCC: flvFC("ac-3"), Config: []byte{}}, wire: flvWire(
+	{name: "Ex ac-3 SequenceStart (empty)", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAC3, FourCC: flvFC("ac-3"), Config: []byte{}}, wire: wire(
 		0x08, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 5, Timestamp 0
 		0x90,                   // ExHeader, SequenceStart
 		"ac-3",                 // AudioFourCc; AC-3 frames describe themselves
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Ex ac-3 CodedFrames", typ: TagAudio, ts: 32, info: TagInfo{Codec: CodecAC3, FourCC: flvFC("ac-3")}, wire: flvWire(
+	{name: "Ex ac-3 CodedFrames", typ: TagAudio, ts: 32, info: TagInfo{Codec: CodecAC3, FourCC: flvFC("ac-3")}, wire: wire(
 		0x08, 0x00, 0x00, 0x09, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 9, Timestamp 32
 		0x91,                   // ExHeader, CodedFrames
 		"ac-3",                 // AudioFourCc
 		0x0b, 0x77, 0x01, 0x02, // AC-3 syncframe start
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex ec-3 CodedFrames", typ: TagAudio, ts: 32, info: TagInfo{Codec: CodecEAC3, FourCC: flvFC("ec-3")}, wire: flvWire(
+	{name: "Ex ec-3 CodedFrames", typ: TagAudio, ts: 32, info: TagInfo{Codec: CodecEAC3, FourCC: flvFC("ec-3")}, wire: wire(
 		0x08, 0x00, 0x00, 0x07, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 7, Timestamp 32
 		0x91,       // ExHeader, CodedFrames
 		"ec-3",     // AudioFourCc
 		0x0b, 0x77, // E-AC-3 syncword
 		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
 	)},
-	{name: "Ex mp4a SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAAC, FourCC: flvFC("mp4a"), Config: flvTestASC}, wire: flvWire(
+	{name: "Ex mp4a SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAAC, FourCC: flvFC("mp4a"), Config: flvTestASC}, wire: wire(
 		0x08, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 7, Timestamp 0
 		0x90,                   // ExHeader, SequenceStart
 		"mp4a",                 // AudioFourCc
 		flvTestASC,             // AudioSpecificConfig
 		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
 	)},
-	{name: "Ex .mp3 CodedFrames", typ: TagAudio, ts: 26, info: TagInfo{Codec: CodecMP3, FourCC: flvFC(".mp3")}, wire: flvWire(
+	{name: "Ex .mp3 CodedFrames", typ: TagAudio, ts: 26, info: TagInfo{Codec: CodecMP3, FourCC: flvFC(".mp3")}, wire: wire(
 		0x08, 0x00, 0x00, 0x07, 0x00, 0x00, 0x1a, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 7, Timestamp 26
 		0x91,       // ExHeader, CodedFrames
 		".mp3",     // AudioFourCc
 		0xff, 0xfb, // MP3 frame header start
 		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
 	)},
-	{name: "Ex audio unknown FourCC SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, FourCC: flvFC("abcd"), Config: []byte{1}}, wire: flvWire(
+	{name: "Ex audio unknown FourCC SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader, FourCC: flvFC("abcd"), Config: []byte{1}}, wire: wire(
 		0x08, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 6, Timestamp 0
 		0x90,                   // ExHeader, SequenceStart
 		"abcd",                 // unknown AudioFourCc: CodecUnknown, still a header
 		0x01,                   // its configuration
 		0x00, 0x00, 0x00, 0x11, // PreviousTagSize 17
 	)},
-	{name: "Ex video FourCC in an audio tag", typ: TagAudio, info: TagInfo{FourCC: flvFC("av01")}, wire: flvWire(
+	{name: "Ex video FourCC in an audio tag", typ: TagAudio, info: TagInfo{FourCC: flvFC("av01")}, wire: wire(
 		0x08, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 6, Timestamp 0
 		0x91,                   // ExHeader, CodedFrames
 		"av01",                 // a video FourCC: not an audio codec, so CodecUnknown
 		0x00,                   // data
 		0x00, 0x00, 0x00, 0x11, // PreviousTagSize 17
 	)},
-	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Tracks: flvTracks(0, 1), Config: flvTestASC}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracks SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecAAC, FourCC: flvFC("mp4a"), Tracks: flvTracks(0, 1), Config: flvTestASC}, wire: wire(
 		0x08, 0x00, 0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 18, Timestamp 0
 		0x95,                               // ExHeader, AudioPacketType 5 (Multitrack)
 		0x10,                               // AvMultitrackType 1 (ManyTracks), AudioPacketType 0 (SequenceStart)
@@ -542,7 +521,7 @@ var flvGoldenTable = []flvGolden{
 		0x01, 0x00, 0x00, 0x02, 0x11, 0x90, // audioTrackId 1, sizeOfAudioTrack 2, AudioSpecificConfig (48 kHz)
 		0x00, 0x00, 0x00, 0x1d, // PreviousTagSize 29
 	)},
-	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1, 2)}, wire: flvWire(
+	{name: "Ex audio Multitrack ManyTracksManyCodecs CodedFrames", typ: TagAudio, ts: 20, info: TagInfo{Flags: FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1, 2)}, wire: wire(
 		0x08, 0x00, 0x00, 0x15, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 21, Timestamp 20
 		0x95,                           // ExHeader, Multitrack
 		0x21,                           // AvMultitrackType 2 (ManyTracksManyCodecs), CodedFrames
@@ -552,7 +531,7 @@ var flvGoldenTable = []flvGolden{
 		0x21, 0x00, // AAC frame
 		0x00, 0x00, 0x00, 0x20, // PreviousTagSize 32
 	)},
-	{name: "Ex audio ModEx", typ: TagAudio, ts: 20, info: TagInfo{Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: flvWire(
+	{name: "Ex audio ModEx", typ: TagAudio, ts: 20, info: TagInfo{Codec: CodecOpus, FourCC: flvFC("Opus")}, wire: wire(
 		0x08, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 11, Timestamp 20
 		0x97,             // ExHeader, AudioPacketType 7 (ModEx)
 		0x02,             // modExDataSize - 1 = 2
@@ -567,21 +546,21 @@ var flvGoldenTable = []flvGolden{
 	// end of sequence, ModEx before Multitrack and before a command,
 	// audio Multitrack OneTrack / ManyTracksManyCodecs configuration, a
 	// track's SequenceEnd, ManyTracks CodedFramesX.
-	{name: "Ex av01 MPEG2TSSequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: flvWire(0x80, 0x04, 0x81, 0x08, 0x0c, 0x00)}, wire: flvWire(
+	{name: "Ex av01 MPEG2TSSequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecAV1, FourCC: flvFC("av01"), Config: wire(0x80, 0x04, 0x81, 0x08, 0x0c, 0x00)}, wire: wire(
 		0x09, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 11, Timestamp 0
 		0x95,                               // IsExHeader, key, VideoPacketType 5 (MPEG2TSSequenceStart)
 		"av01",                             // VideoFourCc
 		0x80, 0x04, 0x81, 0x08, 0x0c, 0x00, // AV1 video descriptor: tag 0x80, length 4, av1C fields
 		0x00, 0x00, 0x00, 0x16, // PreviousTagSize 22
 	)},
-	{name: "Ex vp08 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecVP8, FourCC: flvFC("vp08"), Config: flvTestVPCC}, wire: flvWire(
+	{name: "Ex vp08 SequenceStart", typ: TagVideo, info: TagInfo{Flags: FlagSeqHeader, Codec: CodecVP8, FourCC: flvFC("vp08"), Config: flvTestVPCC}, wire: wire(
 		0x09, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 17, Timestamp 0
 		0x90,                   // IsExHeader, key, SequenceStart
 		"vp08",                 // VideoFourCc
 		flvTestVPCC,            // VPCodecConfigurationRecord (VP8 uses it too)
 		0x00, 0x00, 0x00, 0x1c, // PreviousTagSize 28
 	)},
-	{name: "HEVC (CodecID 12) inter frame with CTS", typ: TagVideo, ts: 40, info: TagInfo{Codec: CodecHEVC, CTS: 33}, wire: flvWire(
+	{name: "HEVC (CodecID 12) inter frame with CTS", typ: TagVideo, ts: 40, info: TagInfo{Codec: CodecHEVC, CTS: 33}, wire: wire(
 		0x09, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, // video, DataSize 12, Timestamp 40
 		0x2c,             // FrameType 2 (inter), CodecID 12 (HEVC)
 		0x01,             // AVCPacketType 1: NALU
@@ -589,14 +568,14 @@ var flvGoldenTable = []flvGolden{
 		0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0xd0, // one TRAIL_R NALU
 		0x00, 0x00, 0x00, 0x17, // PreviousTagSize 23
 	)},
-	{name: "HEVC (CodecID 12) end of sequence", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecHEVC}, wire: flvWire(
+	{name: "HEVC (CodecID 12) end of sequence", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagSeqEnd, Codec: CodecHEVC}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 80
 		0x1c,             // FrameType 1, CodecID 12 (HEVC)
 		0x02,             // AVCPacketType 2: end of sequence
 		0x00, 0x00, 0x00, // CompositionTime 0
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Ex ModEx then Multitrack OneTrack", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+	{name: "Ex ModEx then Multitrack OneTrack", typ: TagVideo, ts: 33, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecAV1, FourCC: flvFC("av01"), Track: 1, Tracks: flvTracks(1)}, wire: wire(
 		0x09, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, // video, DataSize 14, Timestamp 33
 		0x97,             // IsExHeader, key, ModEx
 		0x02,             // modExDataSize - 1 = 2
@@ -608,7 +587,7 @@ var flvGoldenTable = []flvGolden{
 		0x12, 0x00, // OBU: temporal delimiter
 		0x00, 0x00, 0x00, 0x19, // PreviousTagSize 25
 	)},
-	{name: "Ex command frame behind ModEx", typ: TagVideo, info: TagInfo{Flags: FlagCommand}, wire: flvWire(
+	{name: "Ex command frame behind ModEx", typ: TagVideo, info: TagInfo{Flags: FlagCommand}, wire: wire(
 		0x09, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // video, DataSize 5, Timestamp 0
 		0xd7,                   // IsExHeader, VideoFrameType 5 (Command), ModEx
 		0x00,                   // modExDataSize - 1 = 0
@@ -617,7 +596,7 @@ var flvGoldenTable = []flvGolden{
 		0x00,                   // VideoCommand 0 (StartSeek)
 		0x00, 0x00, 0x00, 0x10, // PreviousTagSize 16
 	)},
-	{name: "Ex audio Multitrack OneTrack SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1), Config: flvTestOpusHead}, wire: flvWire(
+	{name: "Ex audio Multitrack OneTrack SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1), Config: flvTestOpusHead}, wire: wire(
 		0x08, 0x00, 0x00, 0x1a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 26, Timestamp 0
 		0x95,                   // ExHeader, Multitrack
 		0x00,                   // AvMultitrackType 0 (OneTrack), AudioPacketType 0 (SequenceStart)
@@ -626,7 +605,7 @@ var flvGoldenTable = []flvGolden{
 		flvTestOpusHead,        // OpusHead
 		0x00, 0x00, 0x00, 0x25, // PreviousTagSize 37
 	)},
-	{name: "Ex audio Multitrack OneTrack MultichannelConfig", typ: TagAudio, info: TagInfo{Flags: FlagConfig | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+	{name: "Ex audio Multitrack OneTrack MultichannelConfig", typ: TagAudio, info: TagInfo{Flags: FlagConfig | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Track: 1, Tracks: flvTracks(1)}, wire: wire(
 		0x08, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 9, Timestamp 0
 		0x95,       // ExHeader, Multitrack
 		0x04,       // OneTrack, AudioPacketType 4 (MultichannelConfig)
@@ -635,7 +614,7 @@ var flvGoldenTable = []flvGolden{
 		0x00, 0x02, // AudioChannelOrder 0 (Unspecified), channelCount 2
 		0x00, 0x00, 0x00, 0x14, // PreviousTagSize 20
 	)},
-	{name: "Ex audio ManyTracksManyCodecs SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Tracks: flvTracks(0, 1), Config: flvTestOpusHead}, wire: flvWire(
+	{name: "Ex audio ManyTracksManyCodecs SequenceStart", typ: TagAudio, info: TagInfo{Flags: FlagSeqHeader | FlagMultitrack, Codec: CodecOpus, FourCC: flvFC("Opus"), Tracks: flvTracks(0, 1), Config: flvTestOpusHead}, wire: wire(
 		0x08, 0x00, 0x00, 0x4f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // audio, DataSize 79, Timestamp 0
 		0x95,                                            // ExHeader, Multitrack
 		0x20,                                            // AvMultitrackType 2 (ManyTracksManyCodecs), SequenceStart
@@ -643,7 +622,7 @@ var flvGoldenTable = []flvGolden{
 		"fLaC", 0x01, 0x00, 0x00, 0x2a, flvTestFLACHeader, // AudioFourCc, audioTrackId 1, size 42, FlacSequenceHeader
 		0x00, 0x00, 0x00, 0x5a, // PreviousTagSize 90
 	)},
-	{name: "Ex video Multitrack OneTrack SequenceEnd", typ: TagVideo, ts: 5000, info: TagInfo{Flags: FlagSeqEnd | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Track: 1, Tracks: flvTracks(1)}, wire: flvWire(
+	{name: "Ex video Multitrack OneTrack SequenceEnd", typ: TagVideo, ts: 5000, info: TagInfo{Flags: FlagSeqEnd | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Track: 1, Tracks: flvTracks(1)}, wire: wire(
 		0x09, 0x00, 0x00, 0x07, 0x00, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, // video, DataSize 7, Timestamp 5000
 		0x96,                   // IsExHeader, key, Multitrack
 		0x02,                   // OneTrack, VideoPacketType 2 (SequenceEnd)
@@ -651,7 +630,7 @@ var flvGoldenTable = []flvGolden{
 		0x01,                   // videoTrackId 1
 		0x00, 0x00, 0x00, 0x12, // PreviousTagSize 18
 	)},
-	{name: "Ex video ManyTracks CodedFramesX key", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1)}, wire: flvWire(
+	{name: "Ex video ManyTracks CodedFramesX key", typ: TagVideo, ts: 80, info: TagInfo{Flags: FlagKeyframe | FlagMultitrack, Codec: CodecHEVC, FourCC: flvFC("hvc1"), Tracks: flvTracks(0, 1)}, wire: wire(
 		0x09, 0x00, 0x00, 0x1c, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x00, // video, DataSize 28, Timestamp 80
 		0x96,                                                             // IsExHeader, key, Multitrack
 		0x13,                                                             // AvMultitrackType 1 (ManyTracks), CodedFramesX
@@ -777,7 +756,7 @@ func TestFLVReaderLimit(t *testing.T) {
 		t.Fatalf("ReadTag with limit 40 = %v", err)
 	}
 	// A header that claims DataOffset 0xFFFFFFFF is refused before skipping.
-	hdr := flvWire("FLV", 1, 5, 0xff, 0xff, 0xff, 0xff)
+	hdr := wire("FLV", 1, 5, 0xff, 0xff, 0xff, 0xff)
 	if _, err := NewFLVReader(bytes.NewReader(hdr), 1<<10).ReadHeader(); !errors.Is(err, ErrFLVTagTooLarge) {
 		t.Fatalf("ReadHeader with DataOffset 0xFFFFFFFF = %v, want ErrFLVTagTooLarge", err)
 	}
@@ -806,19 +785,19 @@ var flvDecodeErrors = []struct {
 	header bool
 	wire   []byte
 }{
-	{"header: short", true, flvWire("FLV", 1, 5, 0, 0, 0)},
-	{"header: bad signature", true, flvWire("FLX", 1, 5, 0, 0, 0, 9, 0, 0, 0, 0)},
-	{"header: DataOffset 8", true, flvWire("FLV", 1, 5, 0, 0, 0, 8, 0, 0, 0, 0)},
-	{"header: no PreviousTagSize0", true, flvWire("FLV", 1, 5, 0, 0, 0, 9, 0, 0, 0)},
-	{"header: DataOffset past the end", true, flvWire("FLV", 1, 5, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)},
-	{"header: PreviousTagSize0 not 0", true, flvWire("FLV", 1, 5, 0, 0, 0, 9, 0, 0, 0, 1)},
-	{"tag: short header", false, flvWire(9, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
-	{"tag: no PreviousTagSize", false, flvWire(9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0)},
-	{"tag: DataSize past the end", false, flvWire(9, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
-	{"tag: PreviousTagSize 11 + DataSize - 1", false, flvWire(9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 11)},
-	{"tag: PreviousTagSize of the data only", false, flvWire(8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xaf, 0, 0, 0, 1)},
-	{"tag: Filter bit (encrypted)", false, flvWire(0x29, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
-	{"tag: reserved bits", false, flvWire(0x89, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
+	{"header: short", true, wire("FLV", 1, 5, 0, 0, 0)},
+	{"header: bad signature", true, wire("FLX", 1, 5, 0, 0, 0, 9, 0, 0, 0, 0)},
+	{"header: DataOffset 8", true, wire("FLV", 1, 5, 0, 0, 0, 8, 0, 0, 0, 0)},
+	{"header: no PreviousTagSize0", true, wire("FLV", 1, 5, 0, 0, 0, 9, 0, 0, 0)},
+	{"header: DataOffset past the end", true, wire("FLV", 1, 5, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)},
+	{"header: PreviousTagSize0 not 0", true, wire("FLV", 1, 5, 0, 0, 0, 9, 0, 0, 0, 1)},
+	{"tag: short header", false, wire(9, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
+	{"tag: no PreviousTagSize", false, wire(9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0)},
+	{"tag: DataSize past the end", false, wire(9, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
+	{"tag: PreviousTagSize 11 + DataSize - 1", false, wire(9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 11)},
+	{"tag: PreviousTagSize of the data only", false, wire(8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xaf, 0, 0, 0, 1)},
+	{"tag: Filter bit (encrypted)", false, wire(0x29, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
+	{"tag: reserved bits", false, wire(0x89, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12)},
 }
 
 func TestDecodeFLVErrors(t *testing.T) {
@@ -939,47 +918,47 @@ var flvClassifyErrors = []struct {
 	body []byte
 }{
 	{"video: empty", TagVideo, nil},
-	{"AVC: no CompositionTime", TagVideo, flvWire(0x17, 0x01, 0x00, 0x00)},
-	{"AVC: no AVCPacketType", TagVideo, flvWire(0x17)},
-	{"AVC: reserved AVCPacketType 3", TagVideo, flvWire(0x17, 0x03, 0, 0, 0)},
-	{"AVC NALU: reserved FrameType 0", TagVideo, flvWire(0x07, 0x01, 0, 0, 0)},
-	{"legacy: reserved CodecID 0", TagVideo, flvWire(0x10, 0)},
-	{"legacy: reserved CodecID 13", TagVideo, flvWire(0x1d, 0, 0, 0, 0)},
-	{"H.263: reserved FrameType 6", TagVideo, flvWire(0x62, 0)},
-	{"AAC: no AACPacketType", TagAudio, flvWire(0xaf)},
-	{"AAC: reserved AACPacketType 2", TagAudio, flvWire(0xaf, 0x02)},
-	{"audio: reserved SoundFormat 12", TagAudio, flvWire(0xc0, 0x00)},
-	{"Ex video: no FourCC", TagVideo, flvWire(0x90, 'a', 'v')},
-	{"Ex video: reserved VideoPacketType 8", TagVideo, flvWire(0x98, "av01")},
-	{"Ex video: reserved VideoPacketType 15", TagVideo, flvWire(0x9f, "av01")},
-	{"Ex video: CodedFrames with reserved FrameType 0", TagVideo, flvWire(0x81, "av01", 0)},
-	{"Ex video: CodedFrames with reserved FrameType 7", TagVideo, flvWire(0xf1, "av01", 0)},
-	{"Ex video: command frame without VideoCommand", TagVideo, flvWire(0xd0)},
-	{"Ex video: avc1 CodedFrames without CompositionTime", TagVideo, flvWire(0x91, "avc1", 0, 0)},
-	{"Ex video: hvc1 CodedFrames without CompositionTime", TagVideo, flvWire(0x91, "hvc1")},
-	{"ModEx: no modExDataSize", TagVideo, flvWire(0x97)},
-	{"ModEx: short modExData", TagVideo, flvWire(0x97, 0x05, 0, 0)},
-	{"ModEx: short UI16 modExDataSize", TagVideo, flvWire(0x97, 0xff, 0x00)},
-	{"ModEx: UI16 size past the end", TagVideo, flvWire(0x97, 0xff, 0x01, 0x00, 0, 0, 0, 0x01, "av01")},
-	{"ModEx: no packet type after the data", TagVideo, flvWire(0x97, 0x00, 0x00)},
-	{"ModEx: then a reserved packet type", TagVideo, flvWire(0x97, 0x00, 0x00, 0x0c, "av01")},
-	{"Multitrack: no AvMultitrackType", TagVideo, flvWire(0x96)},
-	{"Multitrack: reserved AvMultitrackType 3", TagVideo, flvWire(0x96, 0x31, "av01", 0, 0, 0, 1, 0)},
-	{"Multitrack: Multitrack inside", TagVideo, flvWire(0x96, 0x06, "av01", 0, 0)},
-	{"Multitrack: ModEx inside", TagVideo, flvWire(0x96, 0x07, "av01", 0, 0)},
-	{"Multitrack OneTrack: no trackId", TagVideo, flvWire(0x96, 0x01, "av01")},
-	{"Multitrack ManyTracks: no tracks", TagVideo, flvWire(0x96, 0x11, "av01")},
-	{"Multitrack ManyTracks: short sizeOfVideoTrack", TagVideo, flvWire(0x96, 0x11, "av01", 0x00, 0x00, 0x00)},
-	{"Multitrack ManyTracks: track past the end", TagVideo, flvWire(0x96, 0x11, "av01", 0x00, 0x00, 0x00, 0x10, 0xaa)},
-	{"Multitrack ManyTracks: second track past the end", TagVideo, flvWire(0x96, 0x10, "av01", 0x00, 0x00, 0x00, 0x01, 0xaa, 0x01, 0x00, 0x00, 0x05, 0xbb)},
-	{"Multitrack ManyTracksManyCodecs: short FourCC", TagVideo, flvWire(0x96, 0x20, 'a', 'v')},
-	{"Multitrack ManyTracksManyCodecs: avc1 without CTS", TagVideo, flvWire(0x96, 0x21, "avc1", 0x00, 0x00, 0x00, 0x01, 0x00)},
-	{"Ex audio: no FourCC", TagAudio, flvWire(0x90, 'O', 'p')},
-	{"Ex audio: reserved AudioPacketType 3", TagAudio, flvWire(0x93, "Opus")},
-	{"Ex audio: reserved AudioPacketType 6", TagAudio, flvWire(0x96, "Opus")},
-	{"Ex audio: Multitrack inside", TagAudio, flvWire(0x95, 0x05, "Opus", 0, 0)},
-	{"Ex audio: ModEx short", TagAudio, flvWire(0x97, 0x03, 0x00)},
-	{"Ex audio Multitrack ManyTracks: track past the end", TagAudio, flvWire(0x95, 0x11, "Opus", 0x00, 0x00, 0x00, 0x09, 0xfc)},
+	{"AVC: no CompositionTime", TagVideo, wire(0x17, 0x01, 0x00, 0x00)},
+	{"AVC: no AVCPacketType", TagVideo, wire(0x17)},
+	{"AVC: reserved AVCPacketType 3", TagVideo, wire(0x17, 0x03, 0, 0, 0)},
+	{"AVC NALU: reserved FrameType 0", TagVideo, wire(0x07, 0x01, 0, 0, 0)},
+	{"legacy: reserved CodecID 0", TagVideo, wire(0x10, 0)},
+	{"legacy: reserved CodecID 13", TagVideo, wire(0x1d, 0, 0, 0, 0)},
+	{"H.263: reserved FrameType 6", TagVideo, wire(0x62, 0)},
+	{"AAC: no AACPacketType", TagAudio, wire(0xaf)},
+	{"AAC: reserved AACPacketType 2", TagAudio, wire(0xaf, 0x02)},
+	{"audio: reserved SoundFormat 12", TagAudio, wire(0xc0, 0x00)},
+	{"Ex video: no FourCC", TagVideo, wire(0x90, 'a', 'v')},
+	{"Ex video: reserved VideoPacketType 8", TagVideo, wire(0x98, "av01")},
+	{"Ex video: reserved VideoPacketType 15", TagVideo, wire(0x9f, "av01")},
+	{"Ex video: CodedFrames with reserved FrameType 0", TagVideo, wire(0x81, "av01", 0)},
+	{"Ex video: CodedFrames with reserved FrameType 7", TagVideo, wire(0xf1, "av01", 0)},
+	{"Ex video: command frame without VideoCommand", TagVideo, wire(0xd0)},
+	{"Ex video: avc1 CodedFrames without CompositionTime", TagVideo, wire(0x91, "avc1", 0, 0)},
+	{"Ex video: hvc1 CodedFrames without CompositionTime", TagVideo, wire(0x91, "hvc1")},
+	{"ModEx: no modExDataSize", TagVideo, wire(0x97)},
+	{"ModEx: short modExData", TagVideo, wire(0x97, 0x05, 0, 0)},
+	{"ModEx: short UI16 modExDataSize", TagVideo, wire(0x97, 0xff, 0x00)},
+	{"ModEx: UI16 size past the end", TagVideo, wire(0x97, 0xff, 0x01, 0x00, 0, 0, 0, 0x01, "av01")},
+	{"ModEx: no packet type after the data", TagVideo, wire(0x97, 0x00, 0x00)},
+	{"ModEx: then a reserved packet type", TagVideo, wire(0x97, 0x00, 0x00, 0x0c, "av01")},
+	{"Multitrack: no AvMultitrackType", TagVideo, wire(0x96)},
+	{"Multitrack: reserved AvMultitrackType 3", TagVideo, wire(0x96, 0x31, "av01", 0, 0, 0, 1, 0)},
+	{"Multitrack: Multitrack inside", TagVideo, wire(0x96, 0x06, "av01", 0, 0)},
+	{"Multitrack: ModEx inside", TagVideo, wire(0x96, 0x07, "av01", 0, 0)},
+	{"Multitrack OneTrack: no trackId", TagVideo, wire(0x96, 0x01, "av01")},
+	{"Multitrack ManyTracks: no tracks", TagVideo, wire(0x96, 0x11, "av01")},
+	{"Multitrack ManyTracks: short sizeOfVideoTrack", TagVideo, wire(0x96, 0x11, "av01", 0x00, 0x00, 0x00)},
+	{"Multitrack ManyTracks: track past the end", TagVideo, wire(0x96, 0x11, "av01", 0x00, 0x00, 0x00, 0x10, 0xaa)},
+	{"Multitrack ManyTracks: second track past the end", TagVideo, wire(0x96, 0x10, "av01", 0x00, 0x00, 0x00, 0x01, 0xaa, 0x01, 0x00, 0x00, 0x05, 0xbb)},
+	{"Multitrack ManyTracksManyCodecs: short FourCC", TagVideo, wire(0x96, 0x20, 'a', 'v')},
+	{"Multitrack ManyTracksManyCodecs: avc1 without CTS", TagVideo, wire(0x96, 0x21, "avc1", 0x00, 0x00, 0x00, 0x01, 0x00)},
+	{"Ex audio: no FourCC", TagAudio, wire(0x90, 'O', 'p')},
+	{"Ex audio: reserved AudioPacketType 3", TagAudio, wire(0x93, "Opus")},
+	{"Ex audio: reserved AudioPacketType 6", TagAudio, wire(0x96, "Opus")},
+	{"Ex audio: Multitrack inside", TagAudio, wire(0x95, 0x05, "Opus", 0, 0)},
+	{"Ex audio: ModEx short", TagAudio, wire(0x97, 0x03, 0x00)},
+	{"Ex audio Multitrack ManyTracks: track past the end", TagAudio, wire(0x95, 0x11, "Opus", 0x00, 0x00, 0x00, 0x09, 0xfc)},
 }
 
 func TestClassifyTagErrors(t *testing.T) {

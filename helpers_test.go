@@ -319,3 +319,27 @@ func requireFFmpeg(t testing.TB) {
 		}
 	}
 }
+
+// wire concatenates the pieces of an annotated golden-byte table entry:
+// an int, rune or byte is one byte, a string its bytes, a []byte itself.
+// Tables write each field as its own piece, with the spec's name beside it.
+func wire(parts ...any) []byte {
+	var b []byte
+	for _, p := range parts {
+		switch p := p.(type) {
+		case int:
+			b = append(b, byte(p))
+		case rune:
+			b = append(b, byte(p))
+		case byte:
+			b = append(b, p)
+		case string:
+			b = append(b, p...)
+		case []byte:
+			b = append(b, p...)
+		default:
+			panic(fmt.Sprintf("wire: piece of type %T", p))
+		}
+	}
+	return b
+}
