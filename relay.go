@@ -446,27 +446,39 @@ func (s *Server) startPush(st *Stream, ring *gopRing, base string) {
 func (pr *pushRelay) run() {
 	defer pr.srv.wg.Done()
 	defer pr.srv.relay.remove(&pr.relayCounters)
-	backoff := relayMinBackoff
-	for {
+	var backoff relayBackoff
+	for first := true; ; first = false {
 		start := time.Now()
-		err := pr.once(backoff == relayMinBackoff && pr.errors.Load() == 0)
+		err := pr.once(first)
 		if pr.ended() {
 			pr.log.Info("push ended")
 			return
 		}
+		wait := backoff.next(start)
 		if err != nil {
 			pr.fail(err)
-			pr.log.Info("push failed, retrying", "err", err, "in", backoff)
-		}
-		if time.Since(start) > relayStableAfter {
-			backoff = relayMinBackoff
+			pr.log.Info("push failed, retrying", "err", err, "in", wait)
 		}
 		pr.setState("retrying")
-		if !pr.sleep(backoff) {
+		if !pr.sleep(wait) {
 			return
 		}
-		backoff = min(2*backoff, relayMaxBackoff)
 	}
+}
+
+// relayBackoff is a relay's delay before it reconnects: doubling from
+// relayMinBackoff up to relayMaxBackoff, and back to the minimum after a
+// connection that lasted relayStableAfter.
+type relayBackoff struct{ d time.Duration }
+
+// next returns the delay after an attempt that began at start.
+func (b *relayBackoff) next(start time.Time) time.Duration {
+	if b.d == 0 || time.Since(start) > relayStableAfter {
+		b.d = relayMinBackoff
+	}
+	d := b.d
+	b.d = min(2*b.d, relayMaxBackoff)
+	return d
 }
 
 func (pr *pushRelay) ended() bool {
@@ -640,7 +652,7 @@ func (pl *edgePull) run() {
 	defer pl.srv.wg.Done()
 	idle := make(chan struct{})
 	go func() { defer close(idle); pl.watchIdle() }()
-	backoff := relayMinBackoff
+	var backoff relayBackoff
 	for !pl.halted() {
 		start := time.Now()
 		err := pl.once()
@@ -653,16 +665,13 @@ func (pl *edgePull) run() {
 			pl.halt()
 			break
 		}
+		wait := backoff.next(start)
 		pl.fail(err)
-		pl.log.Info("pull failed, retrying", "err", err, "in", backoff)
-		if time.Since(start) > relayStableAfter {
-			backoff = relayMinBackoff
-		}
+		pl.log.Info("pull failed, retrying", "err", err, "in", wait)
 		pl.setState("retrying")
-		if !pl.sleep(backoff) {
+		if !pl.sleep(wait) {
 			break
 		}
-		backoff = min(2*backoff, relayMaxBackoff)
 	}
 	pl.halt()
 	<-idle
