@@ -607,11 +607,10 @@ type edgePull struct {
 	haltOnce sync.Once
 	read     uint64 // bytes read by earlier connections (run goroutine)
 
-	mu       sync.Mutex
-	client   *Client
-	stream   *Stream
-	ring     *gopRing // the local publication, nil between publications
-	sawMedia bool     // the local publication has had an audio or video frame
+	mu     sync.Mutex
+	client *Client
+	stream *Stream
+	ring   *gopRing // the local publication, nil between publications
 }
 
 // ensurePull starts the pull of st from origin unless st has a publisher
@@ -833,16 +832,8 @@ func (pl *edgePull) handle(m Message) error {
 		if err := pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload)); err != nil {
 			return err
 		}
-		if info.Flags&(FlagSeqHeader|FlagConfig) == 0 {
-			pl.mu.Lock()
-			pl.sawMedia = true
-			pl.mu.Unlock()
-		}
 		return nil
 	case MsgDataAMF0, MsgDataAMF3:
-		if pl.prologue() {
-			m.Timestamp = 0 // metadata of the join: at 0, as the publisher sent it
-		}
 		f, err := dataFrame(&m)
 		if err != nil {
 			return fmt.Errorf("pull: %w", err)
@@ -862,15 +853,6 @@ func (pl *edgePull) handle(m Message) error {
 		}
 	}
 	return nil
-}
-
-// prologue reports whether no audio or video frame of the current
-// publication has arrived yet (the origin is still sending the join's
-// metadata and sequence headers).
-func (pl *edgePull) prologue() bool {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	return pl.ring == nil || !pl.sawMedia
 }
 
 // append adds f to the local publication, starting one if there is none.
@@ -900,7 +882,7 @@ func (pl *edgePull) publish() (*Stream, *gopRing, error) {
 		st.unpublish(ring)
 		return nil, nil, errRelayStopped
 	}
-	pl.stream, pl.ring, pl.sawMedia = st, ring, false
+	pl.stream, pl.ring = st, ring
 	pl.mu.Unlock()
 	pl.setState("active")
 	pl.log.Info("pull publishing locally")
