@@ -370,24 +370,44 @@ func appendBasicHeader(dst []byte, format uint8, csid uint32) []byte {
 // every continuation. The result depends on nothing but its arguments,
 // so it can be shared by every receiver using chunkSize.
 func AppendChunks(dst []byte, csid uint32, m *Message, chunkSize uint32) []byte {
-	ext := m.Timestamp >= extendedTSMarker
-	dst = appendBasicHeader(dst, 0, csid)
-	ts := min(m.Timestamp, extendedTSMarker)
-	n := len(m.Payload)
-	dst = append(dst, byte(ts>>16), byte(ts>>8), byte(ts),
-		byte(n>>16), byte(n>>8), byte(n), byte(m.Type))
-	dst = binary.LittleEndian.AppendUint32(dst, m.StreamID)
+	dst = appendChunkHeader(dst, csid, m)
 	p := m.Payload
 	for first := true; first || len(p) > 0; first = false {
 		if !first {
-			dst = appendBasicHeader(dst, 3, csid)
-		}
-		if ext {
-			dst = binary.BigEndian.AppendUint32(dst, m.Timestamp)
+			dst = appendChunkContinuation(dst, csid, m)
 		}
 		k := min(uint32(len(p)), chunkSize)
 		dst = append(dst, p[:k]...)
 		p = p[k:]
+	}
+	return dst
+}
+
+// appendChunkHeader appends the header of m's first chunk (section
+// 5.3.1): basic header with format 0, then the 11-byte message header,
+// then the extended timestamp if the timestamp does not fit 24 bits.
+func appendChunkHeader(dst []byte, csid uint32, m *Message) []byte {
+	dst = appendBasicHeader(dst, 0, csid)
+	ts := min(m.Timestamp, extendedTSMarker)
+	n := len(m.Payload)
+	dst = append(dst,
+		byte(ts>>16), byte(ts>>8), byte(ts), // timestamp, 3 bytes
+		byte(n>>16), byte(n>>8), byte(n), // message length, 3 bytes
+		byte(m.Type)) // message type id
+	dst = binary.LittleEndian.AppendUint32(dst, m.StreamID) // message stream id, little-endian
+	return appendExtendedTimestamp(dst, m)
+}
+
+// appendChunkContinuation appends the header of each later chunk of m: a
+// format 3 basic header, and the extended timestamp again if m has one
+// (section 5.3.1.3).
+func appendChunkContinuation(dst []byte, csid uint32, m *Message) []byte {
+	return appendExtendedTimestamp(appendBasicHeader(dst, 3, csid), m)
+}
+
+func appendExtendedTimestamp(dst []byte, m *Message) []byte {
+	if m.Timestamp >= extendedTSMarker {
+		dst = binary.BigEndian.AppendUint32(dst, m.Timestamp)
 	}
 	return dst
 }

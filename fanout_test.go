@@ -78,7 +78,7 @@ func BenchmarkFanout(b *testing.B) {
 			payload[0], payload[1] = 0x27, 0x01
 			f := ringFrame(TagVideo, 0, payload)
 			b.ReportAllocs()
-			b.SetBytes(int64(len(f.flv)))
+			b.SetBytes(int64(len(f.Payload)))
 			b.ResetTimer()
 			for i := 0; i < b.N; i += nPlayers {
 				b.StopTimer()

@@ -162,29 +162,32 @@ type FLVTag struct {
 }
 
 // AppendFLVTag appends one FLV tag: the 11-byte tag header, data, and the
-// tag's PreviousTagSize (11 + len(data)). DataSize and PreviousTagSize are
-// filled in after the data has been appended. Only the low 5 bits of t are
-// written (Reserved and Filter are 0), and StreamID is 0.
+// tag's PreviousTagSize (11 + len(data)), measured from what was
+// appended. Only the low 5 bits of t are written (Reserved and Filter are
+// 0), and StreamID is 0.
 //
 // len(data) must fit DataSize's 24 bits (< 16 MiB). RTMP message lengths
 // are 24 bits too, so every RTMP payload fits; a larger one is a bug in
 // the caller, and AppendFLVTag panics rather than write a corrupt tag.
 func AppendFLVTag(dst []byte, t TagType, ts uint32, data []byte) []byte {
-	if len(data) > flvMaxDataSize {
-		panic(fmt.Sprintf("AppendFLVTag: %d bytes of data do not fit the UI24 DataSize", len(data)))
-	}
 	start := len(dst)
-	dst = append(dst,
-		byte(t)&flvTagTypeMask, // Reserved UB[2] 0, Filter UB[1] 0, TagType UB[5]
-		0, 0, 0,                // DataSize UI24: filled in below
+	dst = append(appendFLVTagHeader(dst, t, ts, len(data)), data...)
+	// PreviousTagSize UI32: the size of the tag just written, header included
+	return binary.BigEndian.AppendUint32(dst, uint32(len(dst)-start))
+}
+
+// appendFLVTagHeader appends the 11-byte tag header of a tag carrying n
+// bytes of data.
+func appendFLVTagHeader(dst []byte, t TagType, ts uint32, n int) []byte {
+	if n > flvMaxDataSize {
+		panic(fmt.Sprintf("appendFLVTagHeader: %d bytes of data do not fit the UI24 DataSize", n))
+	}
+	return append(dst,
+		byte(t)&flvTagTypeMask,           // Reserved UB[2] 0, Filter UB[1] 0, TagType UB[5]
+		byte(n>>16), byte(n>>8), byte(n), // DataSize UI24
 		byte(ts>>16), byte(ts>>8), byte(ts), // Timestamp UI24: the lower 24 bits
 		byte(ts>>24), // TimestampExtended UI8: the upper 8 bits
 		0, 0, 0)      // StreamID UI24: always 0
-	dst = append(dst, data...)
-	size := len(dst) - start - flvTagHeaderLen
-	dst[start+1], dst[start+2], dst[start+3] = byte(size>>16), byte(size>>8), byte(size)
-	// PreviousTagSize UI32: the size of the tag just written, header included
-	return binary.BigEndian.AppendUint32(dst, uint32(len(dst)-start))
 }
 
 // parseFLVTagHeader decodes the fixed tag header. It returns the tag

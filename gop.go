@@ -12,6 +12,8 @@
 package main
 
 import (
+	"encoding/binary"
+	"slices"
 	"sync"
 )
 
@@ -58,6 +60,15 @@ func (p wireProto) String() string {
 
 // Frame is one audio, video or script message of a publication. Once
 // appended to a ring it is never modified.
+//
+// Its payload is stored once. The three wire forms differ only in the few
+// bytes around it, which are built when the frame is made and kept in
+// wire; a player's write hands the kernel those bytes and slices of the
+// payload side by side (writev), so nothing is copied per protocol:
+//
+//	RTMP:    [fmt-0 header][payload 0..4095][fmt-3 header][payload 4096..8191]...
+//	FLV:     [tag header][payload][PreviousTagSize]
+//	WS-FLV:  [WS frame header + tag header][payload][PreviousTagSize]
 type Frame struct {
 	Seq       uint64  // position in the ring, from 0 per publication
 	Type      TagType // TagAudio, TagVideo or TagScript
@@ -69,9 +80,15 @@ type Frame struct {
 	// player that starts at this frame (a keyframe) sends them first.
 	headers *headerSet
 
-	rtmp  []byte // RTMP chunks, chunk size outChunkSize, stream id 1
-	flv   []byte // FLV tag header + payload + PreviousTagSize
-	wsHdr []byte // WebSocket binary frame header for flv
+	// The framing bytes of every wire form, back to back in wire:
+	//
+	//	rtmpHdr  fmt-0 chunk header (chunk size outChunkSize, stream id 1)
+	//	rtmpCont fmt-3 header of each continuation chunk
+	//	wsHdr    WebSocket binary frame header, directly followed by
+	//	flvHdr   FLV tag header (so WS-FLV sends both as one slice)
+	//	flvPTS   PreviousTagSize, after the payload
+	wire                                     [wireMax]byte
+	rtmpHdr, rtmpCont, wsHdr, flvHdr, flvPTS []byte
 
 	// For a keyframe: its headers as RTMP chunks stamped with its own
 	// timestamp, built on first use by an RTMP player joining here.
@@ -79,13 +96,34 @@ type Frame struct {
 	joinRTMP [][]byte
 }
 
-// newFrame classifies nothing; it builds the three wire forms of a frame.
+// wireMax bounds a frame's framing bytes: a fmt-0 chunk header with an
+// extended timestamp (1+11+4), a fmt-3 one (1+4), the longest WebSocket
+// header (10), the FLV tag header (11) and PreviousTagSize (4).
+const wireMax = 16 + 5 + 10 + flvTagHeaderLen + 4
+
+// newFrame classifies nothing; it builds the framing of the three wire
+// forms around payload, which the frame then owns (the caller must not
+// change it; a buffer much larger than its contents is copied, so the
+// ring holds no slack).
 func newFrame(t TagType, ts uint32, info TagInfo, payload []byte) *Frame {
+	if cap(payload)-len(payload) > len(payload)/8 {
+		payload = slices.Clone(payload)
+	}
 	f := &Frame{Type: t, Timestamp: ts, Info: info, Payload: payload}
 	m := Message{Type: MessageType(t), StreamID: mediaStreamID, Timestamp: ts, Payload: payload}
-	f.rtmp = AppendChunks(nil, csidFor(t), &m, outChunkSize)
-	f.flv = AppendFLVTag(make([]byte, 0, flvTagHeaderLen+len(payload)+4), t, ts, payload)
-	f.wsHdr = appendWSHeader(nil, true, WSBinary, len(f.flv))
+	b := appendChunkHeader(f.wire[:0], csidFor(t), &m)
+	f.rtmpHdr = b
+	b = appendChunkContinuation(b, csidFor(t), &m)
+	f.rtmpCont = b[len(f.rtmpHdr):]
+	flvLen := flvTagHeaderLen + len(payload) + 4
+	b = appendWSHeader(b, true, WSBinary, flvLen)
+	f.wsHdr = b[len(f.rtmpHdr)+len(f.rtmpCont):]
+	n := len(b)
+	b = appendFLVTagHeader(b, t, ts, len(payload))
+	f.flvHdr = b[n:]
+	f.wsHdr = b[n-len(f.wsHdr):] // the WS header and the tag header, as one slice
+	b = binary.BigEndian.AppendUint32(b, uint32(flvLen-4))
+	f.flvPTS = b[len(b)-4:]
 	return f
 }
 
@@ -129,22 +167,18 @@ func csidFor(t TagType) uint32 {
 func (f *Frame) appendWire(bufs [][]byte, proto wireProto) [][]byte {
 	switch proto {
 	case protoRTMP:
-		return append(bufs, f.rtmp)
+		p := f.Payload
+		k := min(len(p), outChunkSize)
+		bufs = append(bufs, f.rtmpHdr, p[:k])
+		for p = p[k:]; len(p) > 0; p = p[k:] {
+			k = min(len(p), outChunkSize)
+			bufs = append(bufs, f.rtmpCont, p[:k])
+		}
+		return bufs
 	case protoWS:
-		return append(bufs, f.wsHdr, f.flv)
+		return append(bufs, f.wsHdr, f.Payload, f.flvPTS)
 	}
-	return append(bufs, f.flv)
-}
-
-// wireLen is the number of bytes appendWire adds.
-func (f *Frame) wireLen(proto wireProto) int {
-	switch proto {
-	case protoRTMP:
-		return len(f.rtmp)
-	case protoWS:
-		return len(f.wsHdr) + len(f.flv)
-	}
-	return len(f.flv)
+	return append(bufs, f.flvHdr, f.Payload, f.flvPTS)
 }
 
 func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }

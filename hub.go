@@ -76,6 +76,8 @@ type sessionInfo struct {
 	inBytes  atomic.Uint64
 	outBytes atomic.Uint64
 	conn     *countingConn // the socket's byte counters (stats.go), nil if not a counted socket
+
+	playerOut atomic.Pointer[atomic.Uint64] // the live player's own count (player.sent), or nil
 }
 
 func (s *sessionInfo) setStream(app, name string, publisher bool) {
@@ -292,11 +294,15 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	ring.append(f)
 }
 
-// maxBatch caps the frames one writev carries. A joining player's GOP
-// burst (60 frames at 30 fps, 2 s GOP) takes two writes; the cap also
-// bounds the iovec array the runtime keeps per socket (2 per frame for
-// WebSocket), which is memory every player holds.
+// maxBatch caps the frames one write carries. A joining player's GOP
+// burst (60 frames at 30 fps, 2 s GOP) takes two writes.
 const maxBatch = 32
+
+// maxBatchBytes caps the payload a player's own goroutine takes into one
+// write (the first frame always goes): a slow player sleeps in the write
+// of at most this much, so it keeps at most this much of frames the ring
+// has already released alive, and its lag is checked again after each.
+const maxBatchBytes = 128 << 10
 
 // player is one subscriber of one stream, of any protocol. Its goroutine
 // runs run: start messages, headers, catching up, slow phases. A player
@@ -334,11 +340,17 @@ type player struct {
 	drops                    atomic.Uint64
 	lagMs                    atomic.Int64
 
+	// sent counts the bytes written past the connection's own Write
+	// (nbwrite_linux.go), here in the player, whose memory a write
+	// touches anyway, not in the session's counters; the session reads it
+	// while the player lives (sessionInfo.bytesOut) and takes it over when
+	// it ends (player.release).
+	sent atomic.Uint64
+
 	// owned by the run goroutine (by the fan-out while attached)
 	needKey      bool
 	lastHdrs     *headerSet
 	scratch      *batchBuf // nil while the fan-out has the player
-	out          net.Buffers
 	lastDeadline time.Time
 
 	// fan-out fast path: nb is nil when the connection cannot take
@@ -356,10 +368,16 @@ type player struct {
 type batchBuf struct {
 	frames []*Frame
 	bufs   [][]byte
+	iov    iovScratch
+	flat   []byte // the batch copied into one buffer, for writers without writev
 }
 
+// batchSlices sizes a scratch's buffer list: a batch of maxBatch frames of
+// a 2.5 Mbit/s stream (RTMP: two slices per 4 KiB chunk) fits.
+const batchSlices = 8 * maxBatch
+
 var batchPool = sync.Pool{New: func() any {
-	return &batchBuf{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
+	return &batchBuf{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
 }}
 
 // playerConn is where a player writes: a socket, or a file for recording.
@@ -394,14 +412,33 @@ func capSendBuffer(c any) {
 
 func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, wmu *sync.Mutex) *player {
 	capSendBuffer(c)
-	return &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
+	p := &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
 		done: make(chan struct{}),
 		kick: make(chan struct{}, 1),
-		nb:   newNBWriter(c),
+		nb:   newNBWriter(c, h.cfg.WriteTimeout.Duration),
 	}
+	sess.playerOut.Store(&p.sent)
+	return p
+}
+
+// release hands the player's byte count over to its session, once it
+// writes no more. (In between, a reader may count those bytes twice; it
+// never counts fewer than were sent.)
+func (p *player) release() {
+	p.sess.outCounter().Add(p.sent.Load())
+	p.sess.playerOut.CompareAndSwap(&p.sent, nil)
 }
 
 func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+
+// countOut counts bytes written past the connection's own Write (the
+// counted socket of stats.go does not see them). The hub's total is added
+// by the caller: once per pass for the fan-out.
+func (p *player) countOut(n int) {
+	if n > 0 {
+		p.sent.Add(uint64(n))
+	}
+}
 
 // borrow takes a scratch batch for the goroutine; giveBack returns it.
 func (p *player) borrow() {
@@ -413,6 +450,7 @@ func (p *player) borrow() {
 func (p *player) giveBack() {
 	if p.scratch != nil {
 		clear(p.scratch.bufs[:cap(p.scratch.bufs)])
+		clear(p.scratch.frames[:cap(p.scratch.frames)])
 		batchPool.Put(p.scratch)
 		p.scratch = nil
 	}
@@ -421,6 +459,7 @@ func (p *player) giveBack() {
 // run plays publications of the stream until the player stops. firstWait
 // bounds the wait for the first publisher (0: forever).
 func (p *player) run(firstWait time.Duration) error {
+	defer p.release()
 	defer p.giveBack()
 	var prev *gopRing
 	for republish := false; ; republish = true {
@@ -464,6 +503,7 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 	}
 	for {
 		frames, next, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
+		frames, next = trimBatch(frames, next)
 		switch {
 		case res == readClosed:
 			return nil
@@ -490,6 +530,19 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 		}
 		cursor = next
 	}
+}
+
+// trimBatch cuts frames (ending before next) to maxBatchBytes of payload,
+// keeping at least one frame, and returns where the rest begins.
+func trimBatch(frames []*Frame, next uint64) ([]*Frame, uint64) {
+	size := 0
+	for i, f := range frames {
+		if size += len(f.Payload); size > maxBatchBytes && i > 0 {
+			clear(frames[i:])
+			return frames[:i], next - uint64(len(frames)-i)
+		}
+	}
+	return frames, next
 }
 
 // joinNow makes the player join r (live now) at its join point of this
@@ -611,10 +664,11 @@ func (p *player) wait(wake <-chan struct{}) error {
 // to. It records the player's lag. (The lag is measured to the head, not
 // across the batch: a batch is capped at maxBatch frames, about a second.)
 func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
-	if len(frames) == 0 {
+	first := firstMedia(frames)
+	if first == nil {
 		return false
 	}
-	lag := int64(int32(r.newestTimestamp() - frames[0].Timestamp))
+	lag := int64(int32(r.newestTimestamp() - first.Timestamp))
 	p.lagMs.Store(lag)
 	maxLag := p.hub.cfg.MaxLag.Duration.Milliseconds()
 	if maxLag <= 0 || lag <= maxLag {
@@ -622,6 +676,17 @@ func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
 	}
 	key, _, keyFrame := r.joinPoint()
 	return keyFrame != nil && key > cursor
+}
+
+// firstMedia is the first audio or video frame of frames, or nil: data
+// messages carry no stream time (onMetaData is stamped 0, session.go).
+func firstMedia(frames []*Frame) *Frame {
+	for _, f := range frames {
+		if f.Type != TagScript {
+			return f
+		}
+	}
+	return nil
 }
 
 // resync moves a player that fell behind to the newest keyframe, sending
@@ -680,6 +745,7 @@ func (p *player) writeFrames(frames []*Frame) error {
 		bufs = f.appendWire(bufs, p.proto)
 		p.lastHdrs = f.headers
 	}
+	p.scratch.bufs = bufs[:0] // keep what append grew
 	if len(bufs) == 0 {
 		return nil
 	}
@@ -714,25 +780,69 @@ func (p *player) filtering() bool {
 	return p.noAudio.Load() || p.noVideo.Load() || p.paused.Load()
 }
 
-// writeBufs writes bufs under the connection's write lock. The write
-// deadline is renewed at most once a second (timers are not free).
+// writeBufs writes bufs under the connection's write lock.
 func (p *player) writeBufs(bufs [][]byte) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	return p.writeLocked(bufs)
 }
 
-// writeLocked is writeBufs with the write lock already held.
+// writeLocked is writeBufs with the write lock already held. On a TCP
+// socket it is one gathered write that may sleep while the socket is
+// full, for as long as the socket keeps taking data (nbWriter.wait);
+// other writers (TLS, files) get the batch in one buffer, so that a frame
+// is one TLS record, not one per slice.
 func (p *player) writeLocked(bufs [][]byte) error {
+	p.borrow()
+	if g, ok := p.conn.(gatherWriter); ok {
+		return g.writeGather(bufs)
+	}
+	if p.nb != nil {
+		n, err := p.nb.wait(bufs, &p.scratch.iov)
+		p.countOut(n)
+		p.hub.outBytes.Add(uint64(n))
+		return err
+	}
 	if now := time.Now(); now.Sub(p.lastDeadline) > time.Second {
+		// renewed at most once a second: timers are not free
 		p.conn.SetWriteDeadline(now.Add(p.hub.cfg.WriteTimeout.Duration))
 		p.lastDeadline = now
 	}
-	// p.out lives in the player (not on the stack), so that WriteTo,
-	// which consumes it, costs no allocation.
-	p.out = bufs
-	_, err := writeBuffers(p.conn, &p.out) // one writev, bytes counted (stats.go)
-	return err
+	return p.writeFlat(bufs)
+}
+
+// gatherWriter is a playerConn that takes a batch as it is, slices and
+// all (the test double that checks that players write the frames' own
+// bytes, not copies).
+type gatherWriter interface {
+	writeGather(bufs [][]byte) error
+}
+
+// writeFlat writes bufs with few Writes: small slices are gathered in the
+// scratch's flat buffer (up to flatPiece), large ones go as they are.
+// Bytes are counted by the counted socket (stats.go).
+func (p *player) writeFlat(bufs [][]byte) error {
+	const flatPiece = 32 << 10
+	flat := p.scratch.flat[:0]
+	defer func() { p.scratch.flat = flat[:0] }()
+	for _, b := range bufs {
+		if len(flat) > 0 && len(flat)+len(b) > flatPiece {
+			if _, err := p.conn.Write(flat); err != nil {
+				return err
+			}
+			flat = flat[:0]
+		}
+		if len(b) < flatPiece {
+			flat = append(flat, b...)
+		} else if _, err := p.conn.Write(b); err != nil {
+			return err
+		}
+	}
+	if len(flat) > 0 {
+		_, err := p.conn.Write(flat)
+		return err
+	}
+	return nil
 }
 
 // fanout writes new frames to every caught-up player of a publication
@@ -760,13 +870,14 @@ type fanShard struct {
 	players []*player
 	frames  []*Frame
 	bufs    [][]byte
+	iov     iovScratch
 }
 
 func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
 	fo := &fanout{ring: r, delay: delay}
 	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
 	for i := range fo.shards {
-		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, 2*maxBatch)}
+		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
 	}
 	return fo
 }
@@ -897,11 +1008,11 @@ func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
 	for _, f := range frames {
 		bufs = f.appendWire(bufs, p.proto)
 	}
+	defer func() { clear(bufs); sh.bufs = bufs[:0] }() // keep what append grew, not the frames
 	if !p.wmu.TryLock() {
-		clear(bufs)
 		return 0, false
 	}
-	n, err := p.nb.write(bufs)
+	n, err := p.nb.try(bufs, &sh.iov)
 	p.countOut(n)
 	if n > 0 {
 		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
@@ -919,21 +1030,7 @@ func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
 			p.fastErr = err
 		}
 	}
-	clear(bufs)
 	return uint64(n), err == nil
-}
-
-// countOut counts bytes the fan-out wrote past the connection's own
-// Write, on the session's counters; the caller adds them to the hub's
-// total once per pass (one shared atomic per pass, not per player). A
-// counted socket (stats.go) is attached to the hub before its player
-// exists, so its bytes belong in that total.
-func (p *player) countOut(n int) {
-	if c := p.sess.conn; c != nil {
-		c.out.Add(uint64(n))
-		return
-	}
-	p.sess.outBytes.Add(uint64(n))
 }
 
 // appendRest appends to dst what remains of bufs after its first n bytes.

@@ -1,15 +1,22 @@
-//go:build !unix
+//go:build !linux || !(amd64 || arm64 || riscv64 || loong64 || ppc64le || s390x)
 
-// Without writev(2) there is no fast path: every player writes from its
-// own goroutine (hub.go).
+// Elsewhere there is no gathered non-blocking write (nbwrite_linux.go):
+// every player writes from its own goroutine with its connection's Write
+// (hub.go, player.writeFlat).
 package main
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 var errWouldBlock = errors.New("write would block")
 
 type nbWriter struct{}
 
-func newNBWriter(any) *nbWriter { return nil }
+type iovScratch = struct{}
 
-func (*nbWriter) write([][]byte) (int, error) { return 0, errWouldBlock }
+func newNBWriter(any, time.Duration) *nbWriter { return nil }
+
+func (*nbWriter) try([][]byte, *iovScratch) (int, error)  { return 0, errWouldBlock }
+func (*nbWriter) wait([][]byte, *iovScratch) (int, error) { return 0, errWouldBlock }

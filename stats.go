@@ -161,18 +161,6 @@ func countingOf(c net.Conn) *countingConn {
 	return nil
 }
 
-// writeBuffers writes bufs to w: on a counted socket with one writev on
-// the socket itself (net.Buffers only uses writev on a *net.TCPConn),
-// counting the bytes; on anything else (TLS, files) with w's writes.
-func writeBuffers(w io.Writer, bufs *net.Buffers) (int64, error) {
-	if c, ok := w.(*countingConn); ok {
-		n, err := bufs.WriteTo(c.Conn)
-		c.count(n, false)
-		return n, err
-	}
-	return bufs.WriteTo(w)
-}
-
 type countingListener struct{ net.Listener }
 
 func (l countingListener) Accept() (net.Conn, error) {
@@ -205,11 +193,24 @@ func (s *sessionInfo) bytesIn() uint64 {
 	return s.inBytes.Load()
 }
 
+// bytesOut is every byte written to the session's socket: its counter,
+// plus what its live player wrote past the connection's Write (the player
+// is read first: one that ends meanwhile adds its count to the counter
+// before it lets go, so nothing is missed).
 func (s *sessionInfo) bytesOut() uint64 {
-	if s.conn != nil {
-		return s.conn.out.Load()
+	var n uint64
+	if p := s.playerOut.Load(); p != nil {
+		n = p.Load()
 	}
-	return s.outBytes.Load()
+	return n + s.outCounter().Load()
+}
+
+// outCounter is the session's counter of bytes out.
+func (s *sessionInfo) outCounter() *atomic.Uint64 {
+	if s.conn != nil {
+		return &s.conn.out
+	}
+	return &s.outBytes
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+//go:build linux && (amd64 || arm64 || riscv64 || loong64 || ppc64le || s390x)
+
+// Gathered socket writes for players (hub.go): one sendmsg(2) (POSIX.1-2008,
+// sys/socket.h) hands the kernel a whole batch of frames, framing bytes and
+// payload slices side by side, on a socket that is already in non-blocking
+// mode, as the Go runtime keeps every network socket.
+//
+// Two ways to call it:
+//   - try, for the fan-out workers: one attempt that never waits. What the
+//     socket did not take is left to the player's own goroutine.
+//   - wait, for that goroutine: it sleeps in the runtime's poller until the
+//     socket takes more, for as long as the socket keeps taking data; a
+//     socket that takes nothing for the write timeout fails the write.
+//
+// The iovec array is the caller's scratch, not the writer's: a player holds
+// no per-socket array sized by its largest batch (the runtime's own writev
+// keeps one per socket), so a thousand players cost no more for it than
+// the two workers do.
+package main
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// errWouldBlock: the socket's send buffer is full (EAGAIN).
+var errWouldBlock = errors.New("write would block")
+
+// errWriteStalled: the socket took no data for the write timeout.
+var errWriteStalled = errors.New("write timeout: the socket took no data")
+
+// nbWriter writes batches of buffers to one TCP socket. Everything a
+// write needs lives in the struct or the caller's scratch, so it
+// allocates nothing.
+type nbWriter struct {
+	rc      syscall.RawConn
+	conn    net.Conn
+	tryFn   func(fd uintptr)      // w.sendOnce, bound once
+	waitFn  func(fd uintptr) bool // w.sendOrWait, bound once
+	iov     []syscall.Iovec       // the caller's scratch, during a call
+	msg     syscall.Msghdr
+	n       int
+	errno   syscall.Errno
+	timeout time.Duration
+}
+
+// iovScratch is the iovec array a writing goroutine lends its writes.
+type iovScratch = []syscall.Iovec
+
+// maxIovecs bounds one sendmsg; IOV_MAX is 1024 on Linux and the BSDs.
+const maxIovecs = 1024
+
+// newNBWriter returns a writer for plain TCP connections (counted or not)
+// and nil for anything else (TLS, files, test doubles): those players
+// write with their connection's own Write.
+func newNBWriter(c any, timeout time.Duration) *nbWriter {
+	if cc, ok := c.(*countingConn); ok { // stats.go: the caller counts
+		c = cc.Conn
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	w := &nbWriter{rc: rc, conn: tc, timeout: timeout}
+	w.tryFn, w.waitFn = w.sendOnce, w.sendOrWait
+	return w
+}
+
+// try sends as much of bufs as the socket takes now, without waiting. It
+// returns the bytes written; err is errWouldBlock when that is less than
+// everything.
+func (w *nbWriter) try(bufs [][]byte, iov *iovScratch) (int, error) {
+	total := w.load(bufs, iov)
+	if total == 0 {
+		return 0, nil
+	}
+	// Control, not Write: it only pins the descriptor (it cannot be closed
+	// and reused meanwhile), without the poller's deadline bookkeeping,
+	// which a call that never waits does not need.
+	if err := w.rc.Control(w.tryFn); err != nil {
+		return 0, w.unload(iov, err)
+	}
+	return w.n, w.unload(iov, w.result(total))
+}
+
+// wait sends all of bufs, sleeping while the socket's buffer is full. It
+// fails with errWriteStalled when the socket takes no data for the write
+// timeout: a socket that drains slowly is not a dead one.
+func (w *nbWriter) wait(bufs [][]byte, iov *iovScratch) (int, error) {
+	done := 0
+	for {
+		total := w.load(bufs, iov)
+		if total == 0 {
+			return done, nil
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		err := w.rc.Write(w.waitFn)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errWriteStalled
+		}
+		if err == nil {
+			err = w.result(total)
+		}
+		done += w.n
+		w.unload(iov, nil)
+		switch {
+		case err == nil:
+			return done, nil
+		case !errors.Is(err, errWouldBlock):
+			return done, err
+		}
+		bufs = skipBytes(bufs, w.n) // progress: go on with the rest
+	}
+}
+
+// load fills the iovec array from bufs (at most maxIovecs; the rest is a
+// short write) and returns the bytes it covers.
+func (w *nbWriter) load(bufs [][]byte, iov *iovScratch) int {
+	w.iov = (*iov)[:0]
+	total := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if len(w.iov) == maxIovecs {
+			break
+		}
+		w.iov = append(w.iov, syscall.Iovec{Base: &b[0]})
+		w.iov[len(w.iov)-1].SetLen(len(b))
+		total += len(b)
+	}
+	w.n, w.errno = 0, 0
+	return total
+}
+
+// unload gives the array back to the caller, cleared so that it keeps no
+// frame alive, and passes err through.
+func (w *nbWriter) unload(iov *iovScratch, err error) error {
+	clear(w.iov)
+	*iov = w.iov[:0]
+	w.iov = nil
+	return err
+}
+
+// result turns the callback's outcome into the write's error.
+func (w *nbWriter) result(total int) error {
+	switch {
+	case w.errno == syscall.EAGAIN:
+		return errWouldBlock
+	case w.errno != 0:
+		return w.errno
+	case w.n < total:
+		return errWouldBlock
+	}
+	return nil
+}
+
+// sendOnce is the Control callback: one sendmsg attempt.
+func (w *nbWriter) sendOnce(fd uintptr) {
+	for {
+		w.msg.Iov = &w.iov[0]
+		w.msg.Iovlen = uint64(len(w.iov))
+		// RawSyscall: the socket is non-blocking, so the call never
+		// sleeps and the scheduler need not be told (entersyscall).
+		// MSG_NOSIGNAL: a closed peer is an error (EPIPE), not a signal.
+		n, _, errno := syscall.RawSyscall(syscall.SYS_SENDMSG, fd,
+			uintptr(unsafe.Pointer(&w.msg)), syscall.MSG_NOSIGNAL)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno == 0 {
+			w.n = int(n)
+		}
+		w.errno = errno
+		w.msg.Iov = nil
+		return
+	}
+}
+
+// sendOrWait is the Write callback: one attempt; false (nothing taken)
+// makes the runtime park the goroutine until the socket is writable.
+func (w *nbWriter) sendOrWait(fd uintptr) bool {
+	w.sendOnce(fd)
+	return w.errno != syscall.EAGAIN
+}
+
+// skipBytes returns what remains of bufs after its first n bytes (its
+// slices, not copies).
+func skipBytes(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if n > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
+}
