@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -204,4 +208,215 @@ func BenchmarkFanoutTCP(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/nPlayers, "ns/player-frame")
+}
+
+// The slow-player policy over real sockets (DESIGN.md property 2). A
+// player whose socket drains at ~40 KB/s, against a stream of ~1.4 MB/s,
+// is skipped to newer keyframes (counted in the stream's drops) and kept.
+// What it gets is still a clean FLV stream: whole tags, and after every
+// skip a keyframe first. A player that keeps up, on the same stream, loses
+// nothing. (TestWaitingWriteOutlastsTimeout: a write may take longer than
+// the write timeout; TestWriteTimeoutClosesStalledPlayer: a socket that
+// takes nothing is closed.) What it gets is
+// still a clean FLV stream: whole tags, and after every skip a keyframe
+// first. A player that keeps up, on the same stream, loses nothing.
+func TestSlowPlayerSkippedNotClosed(t *testing.T) {
+	srv := startServer(t, func(c *Config) {
+		c.MaxLag.Duration = 500 * time.Millisecond
+	})
+	pub := testPublisher(t, rtmpURL(srv, "/live/slow"))
+	fast := httpGetFLV(t, httpURL(srv, "/live/slow.flv"))
+	defer fast.Close()
+	slow := dialSlowFLV(t, srv, "/live/slow.flv")
+	waitPlayers(t, srv, "live", "slow", 2)
+
+	type result struct {
+		frames []int
+		err    error
+	}
+	read := func(r io.Reader) <-chan result {
+		ch := make(chan result, 1)
+		go func() { nums, err := flvFrames(r); ch <- result{nums, err} }()
+		return ch
+	}
+	fastDone, slowDone := read(fast), read(slow)
+
+	const frames = 400
+	for i := range frames { // 10 ms apart, 33 ms of stream time each
+		must(t, pub.WriteMedia(MsgVideo, uint32(i*33), bigVideoFrame(i, i%30 == 0)))
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := srv.hub.lookup("live", "slow")
+	if n := countSessions(srv, "flv"); n != 2 || st.drops.Load() == 0 {
+		t.Errorf("after %d frames: %d HTTP-FLV sessions (want 2: the slow one is kept), %d skips (want some)",
+			frames, n, st.drops.Load())
+	}
+	pub.Close() // the publication ends: both players get the rest, then EOF
+	slow.fast.Store(true)
+	got := <-fastDone
+	if got.err != nil || len(got.frames) != frames || got.frames[frames-1] != frames-1 {
+		t.Errorf("fast player: %d frames (%v), want all %d in order", len(got.frames), got.err, frames)
+	}
+	got = <-slowDone
+	if got.err != nil || len(got.frames) == 0 || len(got.frames) == frames {
+		t.Errorf("slow player: %d of %d frames (%v), want some but not all", len(got.frames), frames, got.err)
+	}
+}
+
+// bigVideoFrame is testVideoFrame(n, key) grown to 64 KB (keyframe) or 8 KB.
+func bigVideoFrame(n int, key bool) []byte {
+	b := testVideoFrame(n, key)
+	size := 8 << 10
+	if key {
+		size = 64 << 10
+	}
+	filler := make([]byte, size-len(b))
+	return append(append(b[:10:10], filler...), b[10:]...)
+}
+
+// slowFLV is a raw HTTP-FLV client that takes at most 4 KB from its
+// socket every 100 ms (40 KB/s) until fast is set, then all it can; Read
+// gives what it took.
+type slowFLV struct {
+	net.Conn
+	fast atomic.Bool
+	pr   *io.PipeReader
+}
+
+func (s *slowFLV) Read(p []byte) (int, error) { return s.pr.Read(p) }
+
+func (s *slowFLV) pump(pw *io.PipeWriter) {
+	buf := make([]byte, 64<<10)
+	for {
+		n := len(buf)
+		if !s.fast.Load() {
+			time.Sleep(100 * time.Millisecond)
+			n = 4 << 10
+		}
+		n, err := s.Conn.Read(buf[:n])
+		pw.Write(buf[:n])
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+	}
+}
+
+func dialSlowFLV(t *testing.T, srv *Server, path string) *slowFLV {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.HTTPAddr())
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	must(t, err)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	must(t, err)
+	if resp.StatusCode != 200 || br.Buffered() != 0 {
+		t.Fatalf("GET %s: %s, %d bytes after the head", path, resp.Status, br.Buffered())
+	}
+	pr, pw := io.Pipe()
+	s := &slowFLV{Conn: c, pr: pr}
+	go s.pump(pw)
+	return s
+}
+
+// flvFrames reads an FLV stream to its end and returns the frame numbers
+// of its video frames. They must increase; after a jump (a skip) the
+// first video frame must be a keyframe.
+func flvFrames(r io.Reader) ([]int, error) {
+	var head [13]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, err
+	}
+	fr := NewFLVReader(r, 16<<20)
+	var nums []int
+	for {
+		tag, err := fr.ReadTag()
+		if err == io.EOF {
+			return nums, nil
+		}
+		if err != nil {
+			return nums, fmt.Errorf("after %d frames: %w", len(nums), err)
+		}
+		if tag.Type != TagVideo || len(tag.Data) < 64 {
+			continue // metadata, sequence headers
+		}
+		n := frameNumber(tag.Data)
+		switch {
+		case len(nums) > 0 && n <= nums[len(nums)-1]:
+			return nums, fmt.Errorf("frame %d after %d", n, nums[len(nums)-1])
+		case (len(nums) == 0 || n != nums[len(nums)-1]+1) && tag.Data[0]>>4 != 1:
+			return nums, fmt.Errorf("frame %d, after a skip, is not a keyframe", n)
+		}
+		nums = append(nums, n)
+	}
+}
+
+// countSessions counts the hub's sessions of protocol proto.
+func countSessions(srv *Server, proto string) int {
+	srv.hub.mu.Lock()
+	defer srv.hub.mu.Unlock()
+	n := 0
+	for _, s := range srv.hub.sessions {
+		if s.Protocol == proto {
+			n++
+		}
+	}
+	return n
+}
+
+// A player's waiting write (nbWriter.wait) lasts as long as the socket
+// keeps taking data, past the write timeout: 4 MiB to a reader that takes
+// 256 KiB every 100 ms needs about 1.6 s, against a timeout of 500 ms.
+func TestWaitingWriteOutlastsTimeout(t *testing.T) {
+	server, client := tcpPair(t)
+	server.(*net.TCPConn).SetWriteBuffer(64 << 10) // so that the kernel holds little of it
+	client.(*net.TCPConn).SetReadBuffer(64 << 10)
+	w := newNBWriter(server, 500*time.Millisecond)
+	if w == nil {
+		t.Skip("no gathered writes on this platform")
+	}
+	got := make(chan int64, 1)
+	go func() {
+		var n int64
+		buf := make([]byte, 256<<10)
+		for {
+			time.Sleep(100 * time.Millisecond)
+			k, err := io.ReadFull(client, buf)
+			n += int64(k)
+			if err != nil {
+				got <- n
+				return
+			}
+		}
+	}()
+	data := make([]byte, 4<<20)
+	var iov iovScratch
+	start := time.Now()
+	n, err := w.wait([][]byte{data[:1<<20], data[1<<20:]}, &iov)
+	took := time.Since(start)
+	server.Close()
+	if err != nil || n != len(data) {
+		t.Fatalf("wait: %d of %d bytes after %v: %v", n, len(data), took, err)
+	}
+	if took < time.Second {
+		t.Errorf("the write took %v: the reader was not slow enough to test the timeout", took)
+	}
+	if r := <-got; r != int64(len(data)) {
+		t.Errorf("reader got %d bytes, want %d", r, len(data))
+	}
+}
+
+// tcpPair is a connected pair of loopback TCP sockets.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	server, err = ln.Accept()
+	must(t, err)
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
 }

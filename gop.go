@@ -181,6 +181,18 @@ func (f *Frame) appendWire(bufs [][]byte, proto wireProto) [][]byte {
 	return append(bufs, f.flvHdr, f.Payload, f.flvPTS)
 }
 
+// wireLen is the number of bytes appendWire adds.
+func (f *Frame) wireLen(proto wireProto) int {
+	n := len(f.Payload)
+	switch proto {
+	case protoRTMP:
+		return len(f.rtmpHdr) + n + max(0, n-1)/outChunkSize*len(f.rtmpCont)
+	case protoWS:
+		return len(f.wsHdr) + n + len(f.flvPTS)
+	}
+	return len(f.flvHdr) + n + len(f.flvPTS)
+}
+
 func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }
 
 // isHeader reports whether a frame is decoder configuration that a late

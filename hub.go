@@ -20,6 +20,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,12 +299,6 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 // burst (60 frames at 30 fps, 2 s GOP) takes two writes.
 const maxBatch = 32
 
-// maxBatchBytes caps the payload a player's own goroutine takes into one
-// write (the first frame always goes): a slow player sleeps in the write
-// of at most this much, so it keeps at most this much of frames the ring
-// has already released alive, and its lag is checked again after each.
-const maxBatchBytes = 128 << 10
-
 // player is one subscriber of one stream, of any protocol. Its goroutine
 // runs run: start messages, headers, catching up, slow phases. A player
 // that has caught up is handed to the stream's fan-out (fanout below),
@@ -367,6 +362,7 @@ type player struct {
 // writes, so an idle or fanned-out player holds none.
 type batchBuf struct {
 	frames []*Frame
+	picked []*Frame // the frames of a batch that are written
 	bufs   [][]byte
 	iov    iovScratch
 	flat   []byte // the batch copied into one buffer, for writers without writev
@@ -502,8 +498,7 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 		return err
 	}
 	for {
-		frames, next, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
-		frames, next = trimBatch(frames, next)
+		frames, _, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
 			return nil
@@ -523,26 +518,13 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 			cursor = c
 			continue
 		}
-		err := p.writeFrames(frames)
+		sent, err := p.writeFrames(frames)
 		clear(frames) // do not keep old frames alive through the batch
 		if err != nil {
 			return err
 		}
-		cursor = next
+		cursor += uint64(sent)
 	}
-}
-
-// trimBatch cuts frames (ending before next) to maxBatchBytes of payload,
-// keeping at least one frame, and returns where the rest begins.
-func trimBatch(frames []*Frame, next uint64) ([]*Frame, uint64) {
-	size := 0
-	for i, f := range frames {
-		if size += len(f.Payload); size > maxBatchBytes && i > 0 {
-			clear(frames[i:])
-			return frames[:i], next - uint64(len(frames)-i)
-		}
-	}
-	return frames, next
 }
 
 // joinNow makes the player join r (live now) at its join point of this
@@ -734,22 +716,59 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 	return p.writeBufs(bufs)
 }
 
-// writeFrames writes a batch with one writev: the whole per-player cost of
-// fan-out. Nothing here encodes or allocates.
-func (p *player) writeFrames(frames []*Frame) error {
-	bufs := p.scratch.bufs[:0]
+// writeFrames writes a batch with one gathered write and returns how many
+// of frames it has dealt with (sent, or skipped by the player's filters).
+// Nothing here encodes or allocates.
+//
+// A socket that takes only part of the batch gets the rest of the frame
+// it is in the middle of (a message cannot be cut short), with the
+// goroutine sleeping until it does; the frames after it are dropped from
+// the batch, and the next read of the ring decides about them, so that a
+// slow player keeps at most one frame alive that the ring has let go, and
+// its lag is checked again after every frame.
+func (p *player) writeFrames(frames []*Frame) (int, error) {
+	bufs, picked := p.scratch.bufs[:0], p.scratch.picked[:0]
 	for _, f := range frames {
-		if p.skip(f) {
-			continue
+		if !p.skip(f) {
+			bufs = f.appendWire(bufs, p.proto)
+			picked = append(picked, f)
 		}
-		bufs = f.appendWire(bufs, p.proto)
-		p.lastHdrs = f.headers
 	}
-	p.scratch.bufs = bufs[:0] // keep what append grew
+	p.scratch.bufs, p.scratch.picked = bufs[:0], picked[:0] // keep what append grew
+	defer clear(picked)
 	if len(bufs) == 0 {
-		return nil
+		return len(frames), nil
 	}
-	return p.writeBufs(bufs)
+	p.lastHdrs = picked[len(picked)-1].headers
+	if p.nb == nil {
+		return len(frames), p.writeBufs(bufs)
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	n, err := p.nb.try(bufs, &p.scratch.iov)
+	p.countOut(n)
+	p.hub.outBytes.Add(uint64(n))
+	if !errors.Is(err, errWouldBlock) {
+		return len(frames), err
+	}
+	k, off := splitAt(picked, p.proto, n)
+	last := picked[k] // the frame to finish: everything after it waits for the ring
+	p.lastHdrs = last.headers
+	clear(bufs)
+	return slices.Index(frames, last) + 1, p.writeLocked(skipBytes(last.appendWire(bufs[:0], p.proto), off))
+}
+
+// splitAt finds where byte n of frames' wire forms falls: in frame k, off
+// bytes into it. n is less than their total length.
+func splitAt(frames []*Frame, proto wireProto, n int) (k, off int) {
+	for k, f := range frames {
+		l := f.wireLen(proto)
+		if n < l {
+			return k, n
+		}
+		n -= l
+	}
+	panic("splitAt: n past the end of the frames")
 }
 
 // skip reports whether f is not for this player: video before the first
@@ -1014,34 +1033,33 @@ func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
 	}
 	n, err := p.nb.try(bufs, &sh.iov)
 	p.countOut(n)
-	if n > 0 {
-		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
-	}
 	switch {
 	case err == nil:
+		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
 		p.wmu.Unlock()
-	case errors.Is(err, errWouldBlock) && n > 0:
-		// A message is half sent: the goroutine gets the rest and the
-		// write lock with it (player.idle unlocks once it is written).
-		p.pending = appendRest(p.pending[:0], bufs, n)
+	case errors.Is(err, errWouldBlock):
+		p.shortWrite(frames, n)
 	default:
 		p.wmu.Unlock()
-		if !errors.Is(err, errWouldBlock) {
-			p.fastErr = err
-		}
+		p.fastErr = err
 	}
 	return uint64(n), err == nil
 }
 
-// appendRest appends to dst what remains of bufs after its first n bytes.
-func appendRest(dst, bufs [][]byte, n int) [][]byte {
-	for _, b := range bufs {
-		if n >= len(b) {
-			n -= len(b)
-			continue
-		}
-		dst = append(dst, b[n:])
-		n = 0
+// shortWrite records a fast write that stopped n bytes into frames. The
+// frames before the one it stopped in are sent. If it stopped in the
+// middle of a message, the goroutine gets the rest of that frame and the
+// write lock with it (player.idle unlocks once it is written): nothing
+// may come between the two parts of a message. The frames after it are
+// left to the goroutine's next read of the ring, like writeFrames does.
+func (p *player) shortWrite(frames []*Frame, n int) {
+	k, off := splitAt(frames, p.proto, n)
+	p.cursor += uint64(k)
+	if off == 0 {
+		p.wmu.Unlock()
+		return
 	}
-	return dst
+	p.cursor++
+	p.lastHdrs = frames[k].headers
+	p.pending = skipBytes(frames[k].appendWire(p.pending[:0], p.proto), off)
 }

@@ -94,32 +94,43 @@ func (w *nbWriter) try(bufs [][]byte, iov *iovScratch) (int, error) {
 // wait sends all of bufs, sleeping while the socket's buffer is full. It
 // fails with errWriteStalled when the socket takes no data for the write
 // timeout: a socket that drains slowly is not a dead one.
+//
+// The poller alone cannot tell the two apart: Linux reports a TCP socket
+// writable only once a third of its send buffer is free, which a slow
+// reader may take longer than the timeout to free while it keeps reading.
+// So the sleep is cut into steps of stallPoll, and each step tries again.
 func (w *nbWriter) wait(bufs [][]byte, iov *iovScratch) (int, error) {
-	done := 0
+	done, progress := 0, time.Now()
 	for {
 		total := w.load(bufs, iov)
 		if total == 0 {
 			return done, nil
 		}
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		w.conn.SetWriteDeadline(time.Now().Add(min(w.timeout, stallPoll)))
 		err := w.rc.Write(w.waitFn)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = errWriteStalled
-		}
 		if err == nil {
 			err = w.result(total)
 		}
 		done += w.n
+		if w.n > 0 {
+			progress = time.Now()
+		}
+		bufs = skipBytes(bufs, w.n)
 		w.unload(iov, nil)
 		switch {
 		case err == nil:
 			return done, nil
-		case !errors.Is(err, errWouldBlock):
+		case errors.Is(err, os.ErrDeadlineExceeded) && time.Since(progress) >= w.timeout:
+			return done, errWriteStalled
+		case !errors.Is(err, errWouldBlock) && !errors.Is(err, os.ErrDeadlineExceeded):
 			return done, err
 		}
-		bufs = skipBytes(bufs, w.n) // progress: go on with the rest
 	}
 }
+
+// stallPoll is how often a waiting write tries again without the poller's
+// word.
+const stallPoll = 250 * time.Millisecond
 
 // load fills the iovec array from bufs (at most maxIovecs; the rest is a
 // short write) and returns the bytes it covers.
