@@ -22,8 +22,11 @@ const ringCap = 4096
 
 // outChunkSize is the RTMP chunk size announced to every player with Set
 // Chunk Size right after connect. Media frames are chunked with it once, at
-// append time, so every RTMP player can share the same bytes.
-const outChunkSize = 4096
+// append time, so every RTMP player can share the same bytes. It is large
+// (SRS announces 60000; the specification allows up to 0x7FFFFFFF) so that
+// nearly every frame is one chunk: a write hands the kernel two slices, a
+// header and the payload, not two per 4 KiB.
+const outChunkSize = 65536
 
 // mediaStreamID is the message stream id every RTMP player plays on
 // (createStream always answers 1), so pre-chunked bytes fit everyone.
@@ -66,7 +69,7 @@ func (p wireProto) String() string {
 // wire; a player's write hands the kernel those bytes and slices of the
 // payload side by side (writev), so nothing is copied per protocol:
 //
-//	RTMP:    [fmt-0 header][payload 0..4095][fmt-3 header][payload 4096..8191]...
+//	RTMP:    [fmt-0 header][payload 0..65535][fmt-3 header][payload 65536..]...
 //	FLV:     [tag header][payload][PreviousTagSize]
 //	WS-FLV:  [WS frame header + tag header][payload][PreviousTagSize]
 type Frame struct {

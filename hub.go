@@ -369,7 +369,7 @@ type batchBuf struct {
 }
 
 // batchSlices sizes a scratch's buffer list: a batch of maxBatch frames of
-// a 2.5 Mbit/s stream (RTMP: two slices per 4 KiB chunk) fits.
+// a 2.5 Mbit/s stream (two or three slices a frame) fits.
 const batchSlices = 8 * maxBatch
 
 var batchPool = sync.Pool{New: func() any {
