@@ -56,6 +56,18 @@ const (
 	maxDataSize    = 1 << 20  // data messages (onMetaData, cue points)
 )
 
+// Buffer sizes of an RTMP session. Every session reads and writes only
+// small messages: a player receives acknowledgements and pings, and the
+// session writes command replies (media leaves through the player's own
+// writev, hub.go, never through bw). A bigger message just passes
+// through in more than one read or write. A publisher's media arrives in
+// bulk: it gets publishReadBuffer in front of the small reader.
+const (
+	sessionReadBuffer  = 512
+	sessionWriteBuffer = 512
+	publishReadBuffer  = 64 << 10
+)
+
 // ErrSessionClosed ends a session on purpose (refused publisher, bad
 // connect, deleteStream on a publisher); it is not logged as a failure.
 var ErrSessionClosed = errors.New("session closed")
@@ -77,7 +89,8 @@ type rtmpSession struct {
 	log  *slog.Logger
 	info *sessionInfo
 
-	br *bufio.Reader
+	br *bufio.Reader // the connection's small read buffer
+	in sessionInput  // what cr reads: br, or a big buffer in front of it
 	cr *ChunkReader
 
 	wmu sync.Mutex
@@ -102,7 +115,8 @@ type rtmpSession struct {
 // serveRTMP is the connection handler for the RTMP listener.
 func (s *Server) serveRTMP(c net.Conn) {
 	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
-		br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
+	sess.in.r = sess.br
 	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
 	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	sess.cw = NewChunkWriter(sess.bw)
@@ -127,7 +141,7 @@ func (s *rtmpSession) serve() error {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	s.log.Debug("handshake done", "digest", digest)
-	s.cr = NewChunkReader(s.br, ChunkLimits{
+	s.cr = NewChunkReader(&s.in, ChunkLimits{
 		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
 		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
 	})
@@ -143,6 +157,24 @@ func (s *rtmpSession) serve() error {
 		if err := s.acknowledge(); err != nil {
 			return err
 		}
+	}
+}
+
+// sessionInput is the reader under the session's ChunkReader, which it
+// keeps for the whole connection; a bufio.Reader cannot grow, so a
+// session that starts to publish swaps in a bigger one that reads from
+// the small one (what the small one still holds comes first: no byte is
+// lost or reordered). The swap happens between messages, and the
+// ChunkReader holds no bytes of its own beyond the message it returned.
+type sessionInput struct{ r io.Reader }
+
+func (in *sessionInput) Read(p []byte) (int, error) { return in.r.Read(p) }
+
+// bufferForMedia puts publishReadBuffer in front of the session's reader,
+// once (a session may publish again after FCUnpublish).
+func (s *rtmpSession) bufferForMedia() {
+	if s.in.r == io.Reader(s.br) {
+		s.in.r = bufio.NewReaderSize(s.br, publishReadBuffer)
 	}
 }
 
@@ -470,6 +502,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
+	s.bufferForMedia()
 	s.log.Info("publish", "stream", stream.Path)
 	s.srv.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
