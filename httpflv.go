@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -145,9 +144,9 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		s.sessionDone(req)
 		return
 	}
-	// The handler returns now and net/http's goroutine, its write buffers
-	// and the request go with it: a player holds only its connection, the
-	// read buffer (it may hold bytes already sent) and goroutines of its own.
+	// The handler returns now and net/http's goroutine, its buffers, its
+	// connection state and the request go with it: a player holds only its
+	// connection, a small reader of its own and goroutines of its own.
 	go func() {
 		defer s.wg.Done()
 		defer s.sessionDone(req)
@@ -171,8 +170,12 @@ const flvResponseHeader = "HTTP/1.1 200 OK\r\n" +
 	"\r\n"
 
 // hijackHTTPPlayer takes the connection and sends the response head.
-func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
-	conn, brw, err := http.NewResponseController(w).Hijack()
+// The player reads the connection itself, only to see the client go:
+// whatever net/http's reader still holds is of no interest, and keeping
+// that reader would keep net/http's connection state and 8 KB of its
+// buffers alive for as long as the player plays.
+func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, bool) {
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.log.Warn("http: hijack", "err", err)
 		return nil, nil, false
@@ -183,15 +186,15 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 		conn.Close()
 		return nil, nil, false
 	}
-	return conn, brw.Reader, true
+	return conn, conn, true
 }
 
-func (s *Server) playHTTP(conn net.Conn, br *bufio.Reader, app, name string) {
+func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
 	var wmu sync.Mutex
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
-		discardUntilError(br)
+		discardUntilError(r)
 		p.stop()
 	}
 	// The body is close-delimited: closing the connection ends it, and
@@ -204,7 +207,7 @@ func (s *Server) playHTTP(conn net.Conn, br *bufio.Reader, app, name string) {
 // to its close frame before it closes the TCP connection anyway.
 const wsCloseWait = 2 * time.Second
 
-func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
+func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, bool) {
 	conn, br, err := wsUpgrade(w, r)
 	if err != nil {
 		s.log.Info("ws: upgrade refused", "err", err, "remote", r.RemoteAddr)
@@ -213,7 +216,7 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 	return conn, br, true
 }
 
-func (s *Server) playWS(conn net.Conn, br *bufio.Reader, app, name string) {
+func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
 	watch := func(p *player) {
@@ -322,12 +325,16 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	<-done
 }
 
+// discardBufSize is the buffer discardUntilError reads into: a client
+// that sends nothing needs none, one that sends anyway is read in pieces.
+const discardBufSize = 128
+
 // discardUntilError reads and drops bytes until the read fails. Unlike
-// io.Copy to io.Discard it holds no 8 KB buffer while it waits: the
-// reader's own buffer is enough.
-func discardUntilError(br *bufio.Reader) {
+// io.Copy to io.Discard it holds no 8 KB buffer while it waits.
+func discardUntilError(r io.Reader) {
+	buf := make([]byte, discardBufSize)
 	for {
-		if _, err := br.Discard(max(br.Buffered(), 1)); err != nil {
+		if _, err := r.Read(buf); err != nil {
 			return
 		}
 	}

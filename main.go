@@ -85,6 +85,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
 	slog.SetDefault(logger)
+	setGCPercent(cfg.GCPercent)
 	srv := NewServer(cfg, logger)
 	if err := srv.Listen(); err != nil {
 		logger.Error("listen", "err", err)
@@ -97,6 +98,19 @@ func run(args []string, stderr io.Writer) int {
 	logger.Info("shutting down", "signal", s.String())
 	srv.Close()
 	return 0
+}
+
+// setGCPercent sets the garbage collector's target (as GOGC does) unless
+// the GOGC environment variable is set: that one wins. rtmphub allocates
+// little per second (mostly the frames of its publications), so a GC
+// cycle at 50% heap growth instead of Go's 100% costs little CPU, and
+// the heap the runtime keeps between cycles, idle but resident, is a
+// good part of what each player costs at thousands of them.
+func setGCPercent(percent int) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(percent)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -128,6 +142,8 @@ type Config struct {
 	RTMP     string `json:"rtmp"`     // RTMP listen address
 	HTTP     string `json:"http"`     // HTTP-FLV, WS-FLV and API listen address
 	LogLevel string `json:"logLevel"` // debug, info, warn, error
+
+	GCPercent int `json:"gcPercent"` // GC target as GOGC (-1: off); the GOGC environment variable wins
 
 	// TLS: RTMPS and HTTPS (+ WSS) listeners, off unless an address is set.
 	RTMPS   string `json:"rtmps"`
@@ -172,6 +188,7 @@ func defaultConfig() *Config {
 		RTMP:             ":1935",
 		HTTP:             ":8000",
 		LogLevel:         "info",
+		GCPercent:        50,
 		HandshakeTimeout: Duration{10 * time.Second},
 		IdleTimeout:      Duration{30 * time.Second},
 		WriteTimeout:     Duration{10 * time.Second},
@@ -220,6 +237,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen `address`")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address` (HTTP-FLV, WS-FLV, API)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
+	fs.IntVar(&c.GCPercent, "gc-percent", c.GCPercent, "GC target percent, as GOGC (-1: off); the GOGC environment variable wins")
 	fs.StringVar(&c.RTMPS, "rtmps", c.RTMPS, "RTMPS (RTMP over TLS) listen `address` (needs -tls-cert, -tls-key)")
 	fs.StringVar(&c.HTTPS, "https", c.HTTPS, "HTTPS + WSS listen `address` (needs -tls-cert, -tls-key)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate `file` for -rtmps and -https")

@@ -56,6 +56,18 @@ const (
 	maxDataSize    = 1 << 20  // data messages (onMetaData, cue points)
 )
 
+// Buffer sizes of an RTMP session. Every session reads and writes only
+// small messages: a player receives acknowledgements and pings, and the
+// session writes command replies (media leaves through the player's own
+// writev, hub.go, never through bw). A bigger message just passes
+// through in more than one read or write. A publisher's media arrives in
+// bulk: it gets publishReadBuffer in front of the small reader.
+const (
+	sessionReadBuffer  = 512
+	sessionWriteBuffer = 512
+	publishReadBuffer  = 64 << 10
+)
+
 // ErrSessionClosed ends a session on purpose (refused publisher, bad
 // connect, deleteStream on a publisher); it is not logged as a failure.
 var ErrSessionClosed = errors.New("session closed")
@@ -77,7 +89,8 @@ type rtmpSession struct {
 	log  *slog.Logger
 	info *sessionInfo
 
-	br *bufio.Reader
+	br *bufio.Reader // the connection's small read buffer
+	in sessionInput  // what cr reads: br, or a big buffer in front of it
 	cr *ChunkReader
 
 	wmu sync.Mutex
@@ -100,37 +113,45 @@ type rtmpSession struct {
 }
 
 // serveRTMP is the connection handler for the RTMP listener.
+//
+// A session's goroutine lives as long as its connection, parked in a read
+// under these frames most of the time, and a goroutine's stack grows
+// (to the next power of two) but in practice never shrinks back: so the
+// functions from here to the read loop and the command handlers keep
+// small frames, and one-time work (setup, handshake, building replies,
+// logging the end) is done in calls that return before the loop goes on.
 func (s *Server) serveRTMP(c net.Conn) {
+	sess := s.newRTMPSession(c)
+	defer sess.cleanup()
+	sess.logEnd(sess.serve())
+}
+
+func (s *Server) newRTMPSession(c net.Conn) *rtmpSession {
 	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
-		br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
+	sess.in.r = sess.br
 	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
 	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	sess.cw = NewChunkWriter(sess.bw)
-	defer sess.cleanup()
-	err := sess.serve()
+	return sess
+}
+
+// logEnd logs why the session ended: at debug level when it ended as
+// sessions do.
+func (s *rtmpSession) logEnd(err error) {
 	switch {
 	case err == nil, errors.Is(err, ErrSessionClosed), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		sess.log.Debug("rtmp session ended", "err", err)
+		s.log.Debug("rtmp session ended", "err", err)
 	default:
-		sess.log.Info("rtmp session closed", "reason", err)
+		s.log.Info("rtmp session closed", "reason", err)
 	}
 }
 
 // serve runs the handshake, then reads messages until the connection ends.
 func (s *rtmpSession) serve() error {
-	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
-	digest, err := serverHandshake(struct {
-		io.Reader
-		io.Writer
-	}{s.br, s.conn})
-	if err != nil {
-		return fmt.Errorf("handshake: %w", err)
+	if err := s.handshake(); err != nil {
+		return err
 	}
-	s.log.Debug("handshake done", "digest", digest)
-	s.cr = NewChunkReader(s.br, ChunkLimits{
-		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
-		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
-	})
 	for {
 		s.extendReadDeadline()
 		m, err := s.cr.ReadMessage()
@@ -143,6 +164,42 @@ func (s *rtmpSession) serve() error {
 		if err := s.acknowledge(); err != nil {
 			return err
 		}
+	}
+}
+
+// handshake runs the RTMP handshake and sets up the chunk reader.
+func (s *rtmpSession) handshake() error {
+	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
+	digest, err := serverHandshake(struct {
+		io.Reader
+		io.Writer
+	}{s.br, s.conn})
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	s.log.Debug("handshake done", "digest", digest)
+	s.cr = NewChunkReader(&s.in, ChunkLimits{
+		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
+		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
+	})
+	return nil
+}
+
+// sessionInput is the reader under the session's ChunkReader, which it
+// keeps for the whole connection; a bufio.Reader cannot grow, so a
+// session that starts to publish swaps in a bigger one that reads from
+// the small one (what the small one still holds comes first: no byte is
+// lost or reordered). The swap happens between messages, and the
+// ChunkReader holds no bytes of its own beyond the message it returned.
+type sessionInput struct{ r io.Reader }
+
+func (in *sessionInput) Read(p []byte) (int, error) { return in.r.Read(p) }
+
+// bufferForMedia puts publishReadBuffer in front of the session's reader,
+// once (a session may publish again after FCUnpublish).
+func (s *rtmpSession) bufferForMedia() {
+	if s.in.r == io.Reader(s.br) {
+		s.in.r = bufio.NewReaderSize(s.br, publishReadBuffer)
 	}
 }
 
@@ -275,28 +332,34 @@ func onStatus(streamID uint32, level, code, desc string) Message {
 // handleCommand decodes "name, transaction id, command object, args..."
 // (section 7.1.1) and dispatches it.
 func (s *rtmpSession) handleCommand(m *Message, payload []byte) error {
+	cmd, err := s.decodeCommand(m.StreamID, payload)
+	if err != nil {
+		return err
+	}
+	if !s.connected && cmd.name != "connect" {
+		return &CommandError{cmd.name, "before connect"}
+	}
+	return s.dispatch(cmd)
+}
+
+func (s *rtmpSession) decodeCommand(streamID uint32, payload []byte) (*rtmpCommand, error) {
 	if len(payload) > maxCommandSize {
-		return &CommandError{"?", fmt.Sprintf("%d bytes, limit %d", len(payload), maxCommandSize)}
+		return nil, &CommandError{"?", fmt.Sprintf("%d bytes, limit %d", len(payload), maxCommandSize)}
 	}
 	vals, err := DecodeAMF0All(payload)
 	if err != nil {
-		return fmt.Errorf("command: %w", err)
+		return nil, fmt.Errorf("command: %w", err)
 	}
-	cmd := rtmpCommand{streamID: m.StreamID, values: vals}
 	if len(vals) < 2 {
-		return &CommandError{"?", "fewer than two values"}
+		return nil, &CommandError{"?", "fewer than two values"}
 	}
 	name, ok1 := vals[0].(string)
 	txn, ok2 := vals[1].(float64)
 	if !ok1 || !ok2 {
-		return &CommandError{"?", "name or transaction id of the wrong type"}
+		return nil, &CommandError{"?", "name or transaction id of the wrong type"}
 	}
-	cmd.name, cmd.txn = name, txn
 	s.log.Debug("command", "name", name, "txn", txn)
-	if !s.connected && name != "connect" {
-		return &CommandError{name, "before connect"}
-	}
-	return s.dispatch(&cmd)
+	return &rtmpCommand{name: name, txn: txn, streamID: streamID, values: vals}, nil
 }
 
 // rtmpCommand is a decoded command message.
@@ -325,7 +388,7 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 	case "connect":
 		return s.onConnect(c)
 	case "createStream":
-		return s.write(amfMessage(MsgCommandAMF0, 0, "_result", c.txn, nil, float64(mediaStreamID)))
+		return s.onCreateStream(c)
 	case "releaseStream":
 		return s.reply(c, nil)
 	case "getStreamLength":
@@ -346,11 +409,23 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 	case "_result", "_error", "onStatus", "_checkbw", "onBWDone":
 		return nil
 	}
+	return s.onUnknown(c)
+}
+
+// onUnknown answers a command rtmphub does not know with _error, unless
+// it expects no answer (transaction id 0).
+func (s *rtmpSession) onUnknown(c *rtmpCommand) error {
 	if c.txn == 0 {
 		return nil
 	}
 	return s.write(amfMessage(MsgCommandAMF0, 0, "_error", c.txn, nil,
 		statusObject("error", "NetConnection.Call.Failed", "unknown command "+c.name)))
+}
+
+// onCreateStream answers createStream with the one message stream id
+// rtmphub gives (section 7.2.1.3), even when the transaction id is 0.
+func (s *rtmpSession) onCreateStream(c *rtmpCommand) error {
+	return s.write(amfMessage(MsgCommandAMF0, 0, "_result", c.txn, nil, float64(mediaStreamID)))
 }
 
 // reply answers a command that expects a transaction result.
@@ -376,21 +451,32 @@ func (s *rtmpSession) onConnect(c *rtmpCommand) error {
 	}
 	app, err := connectApp(obj)
 	if err != nil {
-		s.write(amfMessage(MsgCommandAMF0, 0, "_error", c.txn, nil,
-			statusObject("error", "NetConnection.Connect.Rejected", err.Error())))
-		return fmt.Errorf("%w: %v", ErrSessionClosed, err)
+		return s.rejectConnect(c, err)
 	}
 	s.app, s.connected = app, true
 	s.conn.SetReadDeadline(time.Time{})
 	s.log.Debug("connect", "app", app)
+	return s.write(connectReply(c.txn, obj)...)
+}
+
+// connectReply is the answer to a connect: Window Acknowledgement Size,
+// Set Peer Bandwidth, Set Chunk Size and the _result.
+func connectReply(txn float64, req Object) []Message {
 	info := statusObject("status", "NetConnection.Connect.Success", "Connection succeeded.")
-	info = append(info, Property{"objectEncoding", objectEncoding(obj)})
-	return s.write(
+	info = append(info, Property{"objectEncoding", objectEncoding(req)})
+	return []Message{
 		windowAckSizeMessage(serverWindowAckSize),
 		setPeerBandwidthMessage(serverPeerBandwidth, BandwidthDynamic),
 		setChunkSizeMessage(outChunkSize),
-		amfMessage(MsgCommandAMF0, 0, "_result", c.txn, connectProperties(obj), info),
-	)
+		amfMessage(MsgCommandAMF0, 0, "_result", txn, connectProperties(req), info),
+	}
+}
+
+// rejectConnect answers connect with _error and ends the session.
+func (s *rtmpSession) rejectConnect(c *rtmpCommand, reason error) error {
+	s.write(amfMessage(MsgCommandAMF0, 0, "_error", c.txn, nil,
+		statusObject("error", "NetConnection.Connect.Rejected", reason.Error())))
+	return fmt.Errorf("%w: %v", ErrSessionClosed, reason)
 }
 
 // connectProperties is the first _result object of connect: server
@@ -470,6 +556,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
+	s.bufferForMedia()
 	s.log.Info("publish", "stream", stream.Path)
 	s.srv.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
@@ -580,19 +667,36 @@ func (s *rtmpSession) onStop(c *rtmpCommand) error {
 // onPlay starts a player: StreamBegin, Play.Reset, Play.Start and
 // |RtmpSampleAccess at once, then the media from the player goroutine.
 func (s *rtmpSession) onPlay(c *rtmpCommand) error {
-	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
-		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
+		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
 	}
+	path, err := s.addPlayer(c)
+	if err != nil {
+		return err
+	}
+	if err := s.write(playReply(sid, path)...); err != nil {
+		return err
+	}
+	s.log.Info("play", "stream", path)
+	s.playerWG.Add(1)
+	go s.runPlayer(s.player)
+	return nil
+}
+
+// addPlayer checks and authorizes a play, then adds the session's player
+// to its stream; it returns the stream's path.
+func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
+	name, query := splitStreamKey(c.stringArg(0))
+	sid := c.streamID
 	if !validName(name) {
-		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
-		return fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
+		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
+		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.srv.authorize(req); err != nil {
-		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
-		return fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
+		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
+		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
 	stream := s.srv.addPlayer(s.app, name, p)
@@ -601,17 +705,23 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	p.startFn = s.playStart(sid, stream.Path, ring == nil)
 	p.endFn = s.playEnd(sid, stream.Path)
 	s.player, s.playReq = p, req
-	err := s.write(userControlMessage(StreamBegin, sid),
-		onStatus(sid, "status", "NetStream.Play.Reset", "Playing and resetting "+stream.Path+"."),
-		onStatus(sid, "status", "NetStream.Play.Start", "Started playing "+stream.Path+"."),
-		amfMessage(MsgDataAMF0, sid, "|RtmpSampleAccess", true, true))
-	if err != nil {
-		return err
+	return stream.Path, nil
+}
+
+// playReply is the answer to a play: StreamBegin, Play.Reset, Play.Start
+// and |RtmpSampleAccess.
+func playReply(sid uint32, path string) []Message {
+	return []Message{
+		userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Play.Reset", "Playing and resetting "+path+"."),
+		onStatus(sid, "status", "NetStream.Play.Start", "Started playing "+path+"."),
+		amfMessage(MsgDataAMF0, sid, "|RtmpSampleAccess", true, true),
 	}
-	s.log.Info("play", "stream", stream.Path)
-	s.playerWG.Add(1)
-	go s.runPlayer(p)
-	return nil
+}
+
+// playFailed answers a play with an error status.
+func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
+	return s.write(onStatus(sid, "error", code, desc))
 }
 
 // runPlayer is the player goroutine; a write failure closes the

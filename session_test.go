@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -153,4 +154,66 @@ func dialRaw(t *testing.T, srv *Server) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// A publisher that sends publish and its first media in one write: the
+// session swaps in its big read buffer while the small one still holds
+// the media's first bytes; none is lost or reordered.
+func TestSessionPublishBurstAfterSwap(t *testing.T) {
+	srv := startServer(t, nil)
+	p := testPlayer(t, rtmpURL(srv, "/live/burst"))
+	c := dialTest(t, rtmpURL(srv, "/live/burst"))
+	if err := c.createStream(); err != nil {
+		t.Fatal(err)
+	}
+	sid := c.StreamID()
+	b, err := AppendAMF0All(nil, "publish", 0.0, nil, "burst", "live")
+	must(t, err)
+	msgs := []Message{
+		{Type: MsgCommandAMF0, StreamID: sid, Payload: b},
+		{Type: MsgVideo, StreamID: sid, Payload: testVideoHeader},
+		{Type: MsgAudio, StreamID: sid, Payload: testAudioHeader},
+	}
+	const frames = 60 // well over sessionReadBuffer bytes in all
+	for i := range frames {
+		msgs = append(msgs, Message{Type: MsgVideo, StreamID: sid, Timestamp: uint32(i * 33), Payload: testVideoFrame(i, i%30 == 0)})
+	}
+	c.wmu.Lock()
+	for i := range msgs {
+		csid := uint32(clientCSIDStream)
+		switch msgs[i].Type {
+		case MsgVideo:
+			csid = clientCSIDVideo
+		case MsgAudio:
+			csid = clientCSIDAudio
+		}
+		if err := c.cw.WriteMessage(csid, &msgs[i]); err != nil {
+			c.wmu.Unlock()
+			t.Fatal(err)
+		}
+	}
+	err = c.bw.Flush() // one write: publish and media together
+	c.wmu.Unlock()
+	must(t, err)
+
+	media := readMedia(t, p, 2+frames)
+	for i, m := range media[2:] {
+		if m.Type != MsgVideo || frameNumber(m.Payload) != i {
+			t.Fatalf("media %d: type %v frame %d, want video frame %d", i, m.Type, frameNumber(m.Payload), i)
+		}
+	}
+}
+
+// A command reply much bigger than the session's write buffer leaves in
+// pieces but whole: an unknown command's _error names the command.
+func TestSessionReplyBiggerThanWriteBuffer(t *testing.T) {
+	srv := startServer(t, nil)
+	c := dialTest(t, rtmpURL(srv, "/live/big"))
+	name := strings.Repeat("n", 6*sessionWriteBuffer)
+	txn, _ := c.call(false, 0, name, nil)
+	_, err := c.awaitResult(txn)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != "NetConnection.Call.Failed" || !strings.Contains(se.Description, name) {
+		t.Fatalf("unknown command of %d bytes: %v", len(name), err)
+	}
 }

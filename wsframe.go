@@ -14,6 +14,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
@@ -224,10 +225,10 @@ func wsCheckRequest(r *http.Request) (key string, status int, err error) {
 // A bad request is answered with 400 (or 426 and Sec-WebSocket-Version:
 // 13 for a wrong version) and an error wrapping ErrWSHandshake. On
 // success it hijacks the connection and writes the 101 response; the
-// returned reader holds any bytes the client already sent after its
-// request, so read frames from it, not from the conn. The caller owns
-// the conn and its deadlines. No subprotocol and no extension is
-// selected, even when the client offers some.
+// returned reader (wsClientReader) starts with any bytes the client
+// already sent after its request, so read frames from it, not from the
+// conn. The caller owns the conn and its deadlines. No subprotocol and
+// no extension is selected, even when the client offers some.
 func wsUpgrade(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, error) {
 	key, status, err := wsCheckRequest(r)
 	if err != nil {
@@ -250,7 +251,27 @@ func wsUpgrade(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader,
 		conn.Close()
 		return nil, nil, fmt.Errorf("websocket: write 101: %w", err)
 	}
-	return conn, brw.Reader, nil
+	return conn, wsClientReader(conn, brw.Reader), nil
+}
+
+// wsReadBuffer is the read buffer of an upgraded connection. What a
+// client sends to rtmphub is small (pongs, a close: control frames are
+// at most 2+8+4+125 bytes); a bigger data message is read through it in
+// pieces.
+const wsReadBuffer = 256
+
+// wsClientReader returns a small reader of the client's frames: first the
+// bytes net/http's reader already holds (a client may send frames right
+// after its request), then the connection. net/http's 4 KB reader is not
+// kept: it would keep its connection state and write buffer alive too,
+// for the whole life of the player.
+func wsClientReader(conn net.Conn, held *bufio.Reader) *bufio.Reader {
+	var src io.Reader = conn
+	if n := held.Buffered(); n > 0 {
+		early, _ := held.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	}
+	return bufio.NewReaderSize(src, wsReadBuffer)
 }
 
 // appendWSHeader appends the header of a server-to-client frame carrying
