@@ -370,7 +370,7 @@ type batchBuf struct {
 
 // batchSlices sizes a scratch's buffer list: a batch of maxBatch frames of
 // a 2.5 Mbit/s stream (two or three slices a frame) fits.
-const batchSlices = 8 * maxBatch
+const batchSlices = 4 * maxBatch
 
 var batchPool = sync.Pool{New: func() any {
 	return &batchBuf{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
