@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"testing"
 )
 
@@ -98,5 +99,31 @@ func TestGOPRingAudioOnly(t *testing.T) {
 	}
 	if seq, _, key := r.joinPoint(); key != nil || seq != r.head {
 		t.Fatalf("audio-only join point %d keyed %v", seq, key != nil)
+	}
+}
+
+// A frame's wire forms, handed out as slices (framing bytes and payload
+// side by side), are byte for byte what the encoders write in one piece:
+// RTMP chunks (one chunk, several, extended timestamps repeated on every
+// continuation), the FLV tag, and the FLV tag in a WebSocket frame.
+func TestFrameWireForms(t *testing.T) {
+	for _, n := range []int{0, 1, 200, outChunkSize, outChunkSize + 1, 3*outChunkSize + 7} {
+		for _, ts := range []uint32{0, 40, extendedTSMarker - 1, extendedTSMarker, 0xFFFFFFFF} {
+			payload := bytes.Repeat([]byte{0x27}, n)
+			f := newFrame(TagVideo, ts, TagInfo{}, payload)
+			m := Message{Type: MsgVideo, StreamID: mediaStreamID, Timestamp: ts, Payload: payload}
+			flv := AppendFLVTag(nil, TagVideo, ts, payload)
+			for proto, want := range map[wireProto][]byte{
+				protoRTMP: AppendChunks(nil, csidVideo, &m, outChunkSize),
+				protoFLV:  flv,
+				protoWS:   append(appendWSHeader(nil, true, WSBinary, len(flv)), flv...),
+			} {
+				got := bytes.Join(f.appendWire(nil, proto), nil)
+				if !bytes.Equal(got, want) || f.wireLen(proto) != len(want) {
+					t.Errorf("%v, %d bytes at ts %d: %d bytes (wireLen %d), want %d; equal %v",
+						proto, n, ts, len(got), f.wireLen(proto), len(want), bytes.Equal(got, want))
+				}
+			}
+		}
 	}
 }
