@@ -3,12 +3,14 @@
 //
 // A publisher appends frames; each player keeps only a cursor (a sequence
 // number) into the ring and, when woken, takes every frame from its cursor
-// to the head and writes them with one writev. There is no per-player queue,
-// so a player costs the same memory whether it keeps up or not.
+// to the head and writes them with one gathered write. There is no
+// per-player queue, so a player costs the same memory whether it keeps up
+// or not.
 //
-// A frame's wire forms (RTMP chunks, FLV tag, WebSocket frame header) are
-// built once, when the frame is appended, and are read-only from then on:
-// per-player work never encodes (see Frame.appendWire).
+// A frame's wire forms (RTMP chunks, FLV tag, WebSocket frame) are built
+// once, when the frame is appended, as framing bytes around the one copy
+// of its payload, and are read-only from then on: per-player work never
+// encodes or copies (see Frame.appendWire).
 package main
 
 import (
@@ -67,7 +69,8 @@ func (p wireProto) String() string {
 // Its payload is stored once. The three wire forms differ only in the few
 // bytes around it, which are built when the frame is made and kept in
 // wire; a player's write hands the kernel those bytes and slices of the
-// payload side by side (writev), so nothing is copied per protocol:
+// payload side by side (a gathered write), so nothing is copied per
+// protocol:
 //
 //	RTMP:    [fmt-0 header][payload 0..65535][fmt-3 header][payload 65536..]...
 //	FLV:     [tag header][payload][PreviousTagSize]

@@ -9,7 +9,7 @@
 // Both are hub players (hub.go): they read the publication's GOP ring and
 // write the FLV bytes built once per frame (Frame.flv, Frame.wsHdr). The
 // response is written on the hijacked TCP connection, close-delimited
-// (RFC 9112 section 6.3), so a batch of tags leaves in one writev.
+// (RFC 9112 section 6.3), so a batch of tags leaves in one gathered write.
 package main
 
 import (

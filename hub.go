@@ -4,7 +4,7 @@
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
 // protocol's start/end messages differ. A player that has caught up is
 // written by the publication's fan-out workers (fanout, one per CPU) with
-// one non-blocking writev per batch, as an event loop would, so that a
+// one non-blocking gathered write per batch, as an event loop would, so that a
 // frame costs no goroutine wake-up per player; its own goroutine takes
 // over again for anything that may wait (a full socket, a slow player).
 //
@@ -365,7 +365,7 @@ type batchBuf struct {
 	picked []*Frame // the frames of a batch that are written
 	bufs   [][]byte
 	iov    iovScratch
-	flat   []byte // the batch copied into one buffer, for writers without writev
+	flat   []byte // small slices gathered into one buffer, for writers without sendmsg
 }
 
 // batchSlices sizes a scratch's buffer list: a batch of maxBatch frames of
@@ -866,12 +866,12 @@ func (p *player) writeFlat(bufs [][]byte) error {
 
 // fanout writes new frames to every caught-up player of a publication
 // from a few worker goroutines (one per CPU), the way an event loop does:
-// per frame and player, one non-blocking writev of bytes built once, no
-// goroutine wake-up, no timer, no allocation. Players are split into
-// shards, one per worker. A write that would block, fails, or meets a
+// per frame and player, one non-blocking gathered write of bytes built
+// once, no goroutine wake-up, no timer, no allocation. Players are split
+// into shards, one per worker. A write that would block, fails, or meets a
 // filter hands the player back to its own goroutine (player.idle), which
-// finishes the write with the blocking path and its write deadline and
-// applies the slow-player policy; once caught up it attaches again. So the
+// finishes the frame it stopped in (sleeping while the socket takes it)
+// and applies the slow-player policy; once caught up it attaches again. So the
 // publisher never waits for a player, and a slow player costs no more
 // than a fast one: its cursor, in the same ring.
 type fanout struct {
@@ -1010,7 +1010,7 @@ func (sh *fanShard) snapshot(r *gopRing) (window, uint64, uint64) {
 	return w, r.tail, r.head
 }
 
-// push writes to p, in one non-blocking writev, the frames of win from
+// push writes to p, in one non-blocking gathered write, the frames of win from
 // its cursor on, and returns the bytes written. false means p must go
 // back to its goroutine: it fell off the ring (cursor before tail), is
 // filtering, its write lock is busy, or the socket did not take

@@ -19,12 +19,14 @@
 //	                    tag header (sequence header, keyframe, ...), legacy
 //	                    FLV and Enhanced RTMP alike
 //	  -> hub.go         streams by "/app/name": one publisher, many players
-//	  -> gop.go         the GOP ring: frames encoded once per protocol,
+//	  -> gop.go         the GOP ring: each payload stored once, with each
+//	                    protocol's framing bytes built once around it;
 //	                    held for late joiners, read by cursors
-//	  -> players        one writev per batch of frames: caught-up players
-//	                    from per-CPU fan-out workers, others from their own
-//	                    goroutine (hub.go):
-//	       RTMP         pre-chunked messages (chunk.go)
+//	  -> players        one gathered write (sendmsg, nbwrite_linux.go) per
+//	                    batch of frames: caught-up players from per-CPU
+//	                    fan-out workers, others from their own goroutine
+//	                    (hub.go):
+//	       RTMP         pre-built chunk headers + payload (chunk.go)
 //	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
 //	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
 //	stats.go            NMS-compatible JSON API, Prometheus text, status page

@@ -59,7 +59,7 @@ const (
 // Buffer sizes of an RTMP session. Every session reads and writes only
 // small messages: a player receives acknowledgements and pings, and the
 // session writes command replies (media leaves through the player's own
-// writev, hub.go, never through bw). A bigger message just passes
+// gathered writes, hub.go, never through bw). A bigger message just passes
 // through in more than one read or write. A publisher's media arrives in
 // bulk: it gets publishReadBuffer in front of the small reader.
 const (
