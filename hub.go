@@ -1063,3 +1063,16 @@ func (p *player) shortWrite(frames []*Frame, n int) {
 	p.lastHdrs = frames[k].headers
 	p.pending = skipBytes(frames[k].appendWire(p.pending[:0], p.proto), off)
 }
+
+// skipBytes returns what remains of bufs after its first n bytes (its
+// slices, not copies).
+func skipBytes(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if n > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
+}

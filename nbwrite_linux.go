@@ -202,16 +202,3 @@ func (w *nbWriter) sendOrWait(fd uintptr) bool {
 	w.sendOnce(fd)
 	return w.errno != syscall.EAGAIN
 }
-
-// skipBytes returns what remains of bufs after its first n bytes (its
-// slices, not copies).
-func skipBytes(bufs [][]byte, n int) [][]byte {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
-	}
-	if n > 0 {
-		bufs[0] = bufs[0][n:]
-	}
-	return bufs
-}
