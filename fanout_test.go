@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// discardConn is a net.Conn that accepts every write.
+// discardConn is a net.Conn that accepts every write, as a socket with
+// room would.
 type discardConn struct {
 	net.Conn // nil: only Write and SetWriteDeadline are used
 	n        int64
@@ -20,6 +21,15 @@ type discardConn struct {
 
 func (c *discardConn) Write(p []byte) (int, error)      { c.n += int64(len(p)); return len(p), nil }
 func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// writeGather takes a batch as a socket's gathered write does, without a
+// copy (hub.go's gatherWriter).
+func (c *discardConn) writeGather(bufs [][]byte) error {
+	for _, b := range bufs {
+		c.n += int64(len(b))
+	}
+	return nil
+}
 
 // fanoutPlayers makes n players of proto on a fresh ring, each writing
 // into a discardConn.
