@@ -343,19 +343,3 @@ func wire(parts ...any) []byte {
 	}
 	return b
 }
-
-// waitVideoFrames waits until srv's stream app/name has taken n video
-// frames from its publisher (what a client wrote may still be in flight).
-func waitVideoFrames(t *testing.T, srv *Server, app, name string, n uint64) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if st := srv.hub.lookup(app, name); st != nil && st.videoFrames.Load() >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/%s: fewer than %d video frames after 5 s", app, name, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -221,7 +221,7 @@ func TestEdgePullOnePerStream(t *testing.T) {
 	edge := startEdge(t, origin, nil)
 	pub := testPublisher(t, rtmpURL(origin, "/live/cam"))
 	sendGOPs(t, pub, 0, 31, 30)
-	waitVideoFrames(t, origin, "live", "cam", 31) // else the pull may start at keyframe 0
+	waitFrames(t, origin, "live", "cam", 31) // else the pull may start at keyframe 0
 
 	first := testPlayer(t, rtmpURL(edge, "/live/cam"))
 	got := readMedia(t, first, 5)
