@@ -430,3 +430,32 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 	t.Cleanup(func() { server.Close(); client.Close() })
 	return server, client
 }
+
+// A short write ends the batch at the frame it stopped in; a player that
+// was waiting for a keyframe, and found it later in that batch, waits for
+// it again, so that the frames read again do not put a delta frame before
+// its first keyframe.
+func TestShortWriteKeepsWaitingForKeyframe(t *testing.T) {
+	server, client := tcpPair(t)
+	server.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	h := newHub(defaultConfig())
+	p := newPlayer(h, &sessionInfo{}, protoFLV, server, &sync.Mutex{})
+	if p.nb == nil {
+		t.Skip("no gathered writes on this platform")
+	}
+	p.borrow()
+	p.needKey = true
+	frames := []*Frame{
+		ringFrame(TagAudio, 0, append([]byte{0xAF, 0x01}, make([]byte, 4<<20)...)), // more than the socket takes at once
+		ringFrame(TagVideo, 0, testVideoFrame(0, false)),
+		ringFrame(TagVideo, 33, testVideoFrame(1, true)),
+	}
+	go func() { time.Sleep(100 * time.Millisecond); io.Copy(io.Discard, client) }()
+	done, err := p.writeFrames(frames)
+	if err != nil || done != 1 || !p.needKey {
+		t.Fatalf("writeFrames: %d frames done, needKey %v, %v; want 1, true", done, p.needKey, err)
+	}
+	if done, err = p.writeFrames(frames[1:]); err != nil || done != 2 || p.needKey {
+		t.Fatalf("again: %d frames done, needKey %v, %v; want 2, false", done, p.needKey, err)
+	}
+}

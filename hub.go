@@ -728,10 +728,15 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 // its lag is checked again after every frame.
 func (p *player) writeFrames(frames []*Frame) (int, error) {
 	bufs, picked := p.scratch.bufs[:0], p.scratch.picked[:0]
-	for _, f := range frames {
+	keyAt := -1 // where a player waiting for a keyframe found it
+	for i, f := range frames {
+		waiting := p.needKey
 		if !p.skip(f) {
 			bufs = f.appendWire(bufs, p.proto)
 			picked = append(picked, f)
+		}
+		if waiting && !p.needKey {
+			keyAt = i
 		}
 	}
 	p.scratch.bufs, p.scratch.picked = bufs[:0], picked[:0] // keep what append grew
@@ -753,9 +758,13 @@ func (p *player) writeFrames(frames []*Frame) (int, error) {
 	}
 	k, off := splitAt(picked, p.proto, n)
 	last := picked[k] // the frame to finish: everything after it waits for the ring
+	done := slices.Index(frames, last) + 1
+	if keyAt >= done {
+		p.needKey = true // the keyframe is among the frames read again
+	}
 	p.lastHdrs = last.headers
 	clear(bufs)
-	return slices.Index(frames, last) + 1, p.writeLocked(skipBytes(last.appendWire(bufs[:0], p.proto), off))
+	return done, p.writeLocked(skipBytes(last.appendWire(bufs[:0], p.proto), off))
 }
 
 // splitAt finds where byte n of frames' wire forms falls: in frame k, off
