@@ -1064,6 +1064,9 @@ func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
 func (p *player) shortWrite(frames []*Frame, n int) {
 	k, off := splitAt(frames, p.proto, n)
 	p.cursor += uint64(k)
+	if k > 0 {
+		p.lastHdrs = frames[k-1].headers
+	}
 	if off == 0 {
 		p.wmu.Unlock()
 		return
