@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -457,5 +458,35 @@ func TestShortWriteKeepsWaitingForKeyframe(t *testing.T) {
 	}
 	if done, err = p.writeFrames(frames[1:]); err != nil || done != 2 || p.needKey {
 		t.Fatalf("again: %d frames done, needKey %v, %v; want 2, false", done, p.needKey, err)
+	}
+}
+
+// rawReader (the counted socket's reads, nbwrite_linux.go) behaves as
+// net.Conn's Read does: data, a read deadline as a net.Error timeout, EOF
+// when the peer closes, net.ErrClosed after a local Close.
+func TestRawReader(t *testing.T) {
+	server, client := tcpPair(t)
+	r := newRawReader(server)
+	if r == nil {
+		t.Skip("no raw reads on this platform")
+	}
+	buf := make([]byte, 16)
+	client.Write([]byte("hello"))
+	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	var ne net.Error
+	if _, err := r.Read(buf); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read past the deadline: %v, want a timeout", err)
+	}
+	server.SetReadDeadline(time.Time{})
+	client.Close()
+	if _, err := r.Read(buf); err != io.EOF {
+		t.Fatalf("read after the peer closed: %v, want EOF", err)
+	}
+	server.Close()
+	if _, err := r.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after Close: %v, want net.ErrClosed", err)
 	}
 }

@@ -7,6 +7,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"time"
 )
 
@@ -20,3 +21,8 @@ func newNBWriter(any, time.Duration) *nbWriter { return nil }
 
 func (*nbWriter) try([][]byte, *iovScratch) (int, error)  { return 0, errWouldBlock }
 func (*nbWriter) wait([][]byte, *iovScratch) (int, error) { return 0, errWouldBlock }
+
+// rawReader is nbwrite_linux.go's; elsewhere connections read as they are.
+type rawReader struct{ io.Reader }
+
+func newRawReader(any) *rawReader { return nil }

@@ -82,6 +82,7 @@ import (
 // in the hub's network totals.
 type countingConn struct {
 	net.Conn
+	raw     *rawReader // reads that spare the scheduler (nbwrite_linux.go), or nil
 	in, out atomic.Uint64
 
 	mu  sync.Mutex
@@ -89,7 +90,13 @@ type countingConn struct {
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	if c.raw != nil {
+		n, err = c.raw.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	c.count(int64(n), true)
 	return n, err
 }
@@ -168,7 +175,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: c}, nil
+	return &countingConn{Conn: c, raw: newRawReader(c)}, nil
 }
 
 // listenCounted listens on addr and counts every accepted socket's bytes
