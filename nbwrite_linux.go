@@ -62,17 +62,27 @@ func newNBWriter(c any, timeout time.Duration) *nbWriter {
 	if cc, ok := c.(*countingConn); ok { // stats.go: the caller counts
 		c = cc.Conn
 	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
+	tc, rc := rawTCP(c)
+	if rc == nil {
 		return nil
 	}
 	w := &nbWriter{rc: rc, conn: tc, timeout: timeout}
 	w.tryFn, w.waitFn = w.sendOnce, w.sendOrWait
 	return w
+}
+
+// rawTCP returns c as a TCP connection and its raw descriptor access, or
+// nils if c is something else.
+func rawTCP(c any) (*net.TCPConn, syscall.RawConn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil, nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil, nil
+	}
+	return tc, rc
 }
 
 // try sends as much of bufs as the socket takes now, without waiting. It
@@ -225,12 +235,8 @@ type rawReader struct {
 // newRawReader returns a reader for a plain TCP connection, nil for
 // anything else.
 func newRawReader(c net.Conn) *rawReader {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
+	_, rc := rawTCP(c)
+	if rc == nil {
 		return nil
 	}
 	r := &rawReader{rc: rc}
