@@ -86,15 +86,12 @@ type Frame struct {
 	// player that starts at this frame (a keyframe) sends them first.
 	headers *headerSet
 
-	// The framing bytes of every wire form, back to back in wire:
-	//
-	//	rtmpHdr  fmt-0 chunk header (chunk size outChunkSize, stream id 1)
-	//	rtmpCont fmt-3 header of each continuation chunk
-	//	wsHdr    WebSocket binary frame header, directly followed by
-	//	flvHdr   FLV tag header (so WS-FLV sends both as one slice)
-	//	flvPTS   PreviousTagSize, after the payload
-	wire                                     [wireMax]byte
-	rtmpHdr, rtmpCont, wsHdr, flvHdr, flvPTS []byte
+	// The framing bytes of every wire form, back to back in wire, and
+	// each form as the slices a write hands the kernel (framing and
+	// payload side by side), by wireProto; built once, in newFrame.
+	wire   [wireMax]byte
+	out    [3][][]byte
+	outLen [3]int
 
 	// For a keyframe: its headers as RTMP chunks stamped with its own
 	// timestamp, built on first use by an RTMP player joining here.
@@ -117,20 +114,47 @@ func newFrame(t TagType, ts uint32, info TagInfo, payload []byte) *Frame {
 	}
 	f := &Frame{Type: t, Timestamp: ts, Info: info, Payload: payload}
 	m := Message{Type: MessageType(t), StreamID: mediaStreamID, Timestamp: ts, Payload: payload}
+	// framing bytes: RTMP's fmt-0 and fmt-3 chunk headers; the WS frame
+	// header directly before the FLV tag header; PreviousTagSize
 	b := appendChunkHeader(f.wire[:0], csidFor(t), &m)
-	f.rtmpHdr = b
+	rtmpHdr := b
 	b = appendChunkContinuation(b, csidFor(t), &m)
-	f.rtmpCont = b[len(f.rtmpHdr):]
+	rtmpCont := b[len(rtmpHdr):]
 	flvLen := flvTagHeaderLen + len(payload) + 4
+	ws := len(b)
 	b = appendWSHeader(b, true, WSBinary, flvLen)
-	f.wsHdr = b[len(f.rtmpHdr)+len(f.rtmpCont):]
-	n := len(b)
+	tag := len(b)
 	b = appendFLVTagHeader(b, t, ts, len(payload))
-	f.flvHdr = b[n:]
-	f.wsHdr = b[n-len(f.wsHdr):] // the WS header and the tag header, as one slice
 	b = binary.BigEndian.AppendUint32(b, uint32(flvLen-4))
-	f.flvPTS = b[len(b)-4:]
+	prevSize := b[len(b)-4:]
+	f.setWire(rtmpHdr, rtmpCont, b[ws:tag+flvTagHeaderLen], prevSize)
 	return f
+}
+
+// setWire lays out the three wire forms as slices, in one array: RTMP
+// chunk headers between the payload's chunks; the FLV tag header (the
+// tail of wsTag), payload, PreviousTagSize; WS-FLV the same with the
+// WebSocket header in front.
+func (f *Frame) setWire(rtmpHdr, rtmpCont, wsTag, prevSize []byte) {
+	chunks := max(1, (len(f.Payload)+outChunkSize-1)/outChunkSize)
+	all := make([][]byte, 0, 2*chunks+6)
+	all = append(all, rtmpHdr)
+	for p := f.Payload; ; all = append(all, rtmpCont) {
+		k := min(len(p), outChunkSize)
+		all, p = append(all, p[:k]), p[k:]
+		if len(p) == 0 {
+			break
+		}
+	}
+	f.out[protoRTMP] = all[:len(all):len(all)]
+	rest := all[len(all):cap(all)]
+	f.out[protoFLV] = append(rest[:0:3], wsTag[len(wsTag)-flvTagHeaderLen:], f.Payload, prevSize)
+	f.out[protoWS] = append(rest[3:3:6], wsTag, f.Payload, prevSize)
+	for proto, bufs := range f.out {
+		for _, b := range bufs {
+			f.outLen[proto] += len(b)
+		}
+	}
 }
 
 // joinHeaderChunks returns f's headers as RTMP chunks stamped with f's
@@ -168,36 +192,14 @@ func csidFor(t TagType) uint32 {
 	return csidData
 }
 
-// appendWire appends the frame's ready-made bytes for proto to bufs. No
+// appendWire appends the frame's ready-made slices for proto to bufs. No
 // encoding happens here: this is the whole per-player cost of a frame.
 func (f *Frame) appendWire(bufs [][]byte, proto wireProto) [][]byte {
-	switch proto {
-	case protoRTMP:
-		p := f.Payload
-		k := min(len(p), outChunkSize)
-		bufs = append(bufs, f.rtmpHdr, p[:k])
-		for p = p[k:]; len(p) > 0; p = p[k:] {
-			k = min(len(p), outChunkSize)
-			bufs = append(bufs, f.rtmpCont, p[:k])
-		}
-		return bufs
-	case protoWS:
-		return append(bufs, f.wsHdr, f.Payload, f.flvPTS)
-	}
-	return append(bufs, f.flvHdr, f.Payload, f.flvPTS)
+	return append(bufs, f.out[proto]...)
 }
 
 // wireLen is the number of bytes appendWire adds.
-func (f *Frame) wireLen(proto wireProto) int {
-	n := len(f.Payload)
-	switch proto {
-	case protoRTMP:
-		return len(f.rtmpHdr) + n + max(0, n-1)/outChunkSize*len(f.rtmpCont)
-	case protoWS:
-		return len(f.wsHdr) + n + len(f.flvPTS)
-	}
-	return len(f.flvHdr) + n + len(f.flvPTS)
-}
+func (f *Frame) wireLen(proto wireProto) int { return f.outLen[proto] }
 
 func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }
 

@@ -7,7 +7,7 @@
 // binary messages: the FLV header in one, then one message per tag.
 //
 // Both are hub players (hub.go): they read the publication's GOP ring and
-// write the FLV bytes built once per frame (Frame.flv, Frame.wsHdr). The
+// write the FLV bytes built once per frame (Frame.appendWire). The
 // response is written on the hijacked TCP connection, close-delimited
 // (RFC 9112 section 6.3), so a batch of tags leaves in one gathered write.
 package main
