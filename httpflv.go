@@ -93,6 +93,9 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 		s.serveStatusPage(w, r)
 		return
 	}
+	if s.hls.route(w, r) {
+		return
+	}
 	setCORS(w.Header())
 	app, name, ok := flvPath(r.URL.Path)
 	if !ok {

@@ -122,6 +122,18 @@ func newSessionID(proto string, n uint64) string {
 	return strings.ToUpper(proto) + "-" + string(b[:])
 }
 
+// newDetachedSession registers a session that has no connection of its
+// own (an HLS viewer, whose requests come on any connection); its bytes
+// are counted by whoever serves it.
+func (h *Hub) newDetachedSession(proto, remote string, closeFn func()) *sessionInfo {
+	s := &sessionInfo{ID: newSessionID(proto, h.nextID.Add(1)), Protocol: proto,
+		RemoteAddr: remote, Started: time.Now(), closeFn: closeFn}
+	h.mu.Lock()
+	h.sessions[s.ID] = s
+	h.mu.Unlock()
+	return s
+}
+
 func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Lock()
 	delete(h.sessions, s.ID)
@@ -152,6 +164,7 @@ type Stream struct {
 	changed chan struct{} // closed and replaced when ring changes
 	players map[*player]struct{}
 	pubAt   time.Time
+	keepers int // holders that keep the stream between publications (keepStream)
 
 	// publication counters, reset per publish
 	videoFrames atomic.Uint64
@@ -171,6 +184,27 @@ func (h *Hub) streamLocked(app, name string) *Stream {
 		h.streams[path] = s
 	}
 	return s
+}
+
+// keepStream returns the stream app/name (creating it) and keeps it in
+// the hub, with or without a publisher, until letGo: a consumer that
+// outlives publications (an HLS muxer) holds it this way.
+func (h *Hub) keepStream(app, name string) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.streamLocked(app, name)
+	s.mu.Lock()
+	s.keepers++
+	s.mu.Unlock()
+	return s
+}
+
+// letGo undoes one keepStream.
+func (s *Stream) letGo() {
+	s.mu.Lock()
+	s.keepers--
+	s.mu.Unlock()
+	s.hub.collect(s)
 }
 
 // lookup returns the stream at path or nil.
@@ -224,7 +258,7 @@ func (h *Hub) collect(s *Stream) {
 	defer h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ring == nil && len(s.players) == 0 && h.streams[s.Path] == s {
+	if s.ring == nil && len(s.players) == 0 && s.keepers == 0 && h.streams[s.Path] == s {
 		delete(h.streams, s.Path)
 	}
 }

@@ -183,6 +183,11 @@ type Config struct {
 	Origin    string              `json:"origin"`    // edge mode: pull streams with no local publisher from here
 	EdgeGrace Duration            `json:"edgeGrace"` // a pull with no local player left stops after this
 	Apps      map[string]AppRelay `json:"apps"`      // per-app record / push / origin rules
+
+	// HLS (hls.go).
+	HLSSegment  Duration `json:"hlsSegment"`  // a segment is cut at the first keyframe this far into it
+	HLSPart     Duration `json:"hlsPart"`     // the part target: no part is longer
+	HLSSegments int      `json:"hlsSegments"` // segments a playlist lists (at most; the ring may hold fewer)
 }
 
 func defaultConfig() *Config {
@@ -203,6 +208,9 @@ func defaultConfig() *Config {
 		MaxHeaderBytes:   16 << 10,
 		HookTimeout:      Duration{5 * time.Second},
 		EdgeGrace:        Duration{5 * time.Second},
+		HLSSegment:       Duration{time.Second},
+		HLSPart:          Duration{200 * time.Millisecond},
+		HLSSegments:      7,
 	}
 }
 
@@ -267,6 +275,9 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var((*urlList)(&c.Push), "push", "forward each publish to rtmp://host:port[/app] (repeatable)")
 	fs.StringVar(&c.Origin, "origin", c.Origin, "edge mode: pull streams with no local publisher from rtmp://host:port[/app]")
 	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
+	fs.DurationVar(&c.HLSSegment.Duration, "hls-segment", c.HLSSegment.Duration, "HLS: cut a segment at the first keyframe this far into it")
+	fs.DurationVar(&c.HLSPart.Duration, "hls-part", c.HLSPart.Duration, "HLS: part target duration (Low-Latency HLS)")
+	fs.IntVar(&c.HLSSegments, "hls-segments", c.HLSSegments, "HLS: segments listed in a playlist")
 }
 
 // Server owns the listeners, the hub and every live connection.
@@ -292,11 +303,13 @@ type Server struct {
 	stats *statsState // samples for the stats API (stats.go)
 	auth  authState   // hook client and on_done queue (auth.go)
 	relay relayState  // recordings, push relays, edge pulls (relay.go)
+	hls   *hlsService // HLS muxers and viewers (hlssession.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
 	s := &Server{cfg: cfg, log: logger, hub: newHub(cfg), stop: make(chan struct{}),
 		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int)}
+	s.hls = newHLSService(s)
 	s.http = s.newHTTPServer()
 	s.https = s.newHTTPServer()
 	return s

@@ -755,7 +755,7 @@ func (s *Server) localPlayers(app, name string) int {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return len(st.players)
+	return len(st.players) + st.keepers
 }
 
 // once is one upstream connection: dial, play, then publish what arrives.
