@@ -345,7 +345,7 @@ type player struct {
 	// owned by the run goroutine (by the fan-out while attached)
 	needKey      bool
 	lastHdrs     *headerSet
-	mp4Sent      []byte // MP4 players: the init segment sent (fmp4.go)
+	mp4Sent      []byte    // MP4 players: the init segment sent (fmp4.go)
 	scratch      *batchBuf // nil while the fan-out has the player
 	lastDeadline time.Time
 
