@@ -379,6 +379,7 @@ type player struct {
 	// owned by the run goroutine (by the fan-out while attached)
 	needKey      bool
 	lastHdrs     *headerSet
+	mp4Sent      []byte    // MP4 players: the init segment sent (fmp4.go)
 	scratch      *batchBuf // nil while the fan-out has the player
 	lastDeadline time.Time
 
@@ -725,6 +726,9 @@ func (p *player) resync(r *gopRing) (uint64, error) {
 // re-stamped with the join timestamp (Frame.joinHeaderChunks), shared per
 // keyframe; only a join without a keyframe encodes its own, once.
 func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
+	if p.proto == protoMP4 {
+		return p.writeMP4Init(h)
+	}
 	p.lastHdrs = h
 	if len(h.frames) == 0 {
 		return nil
@@ -761,6 +765,12 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 // slow player keeps at most one frame alive that the ring has let go, and
 // its lag is checked again after every frame.
 func (p *player) writeFrames(frames []*Frame) (int, error) {
+	if p.proto == protoMP4 {
+		var err error
+		if frames, err = p.mp4Frames(frames); err != nil {
+			return 0, err
+		}
+	}
 	bufs, picked := p.scratch.bufs[:0], p.scratch.picked[:0]
 	keyAt := -1 // where a player waiting for a keyframe found it
 	for i, f := range frames {
@@ -1066,6 +1076,9 @@ func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
 		return 0, true
 	}
 	frames := win.frames[p.cursor-win.base:]
+	if p.proto == protoMP4 && !p.sameHeaders(frames) {
+		return 0, false // new headers: the goroutine checks the init segment
+	}
 	bufs := sh.bufs[:0]
 	for _, f := range frames {
 		bufs = f.appendWire(bufs, p.proto)

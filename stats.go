@@ -19,8 +19,9 @@
 //
 // Field layout, and what goes beyond NMS:
 //   - Session objects add app and name (NMS leaves them out) and, for
-//     players, lagMs and drops; protocol is "rtmp", "flv" (HTTP-FLV) or
-//     "ws" (WebSocket-FLV, which NMS reports as "flv").
+//     players, lagMs and drops; protocol is "rtmp", "flv" (HTTP-FLV),
+//     "ws" (WebSocket-FLV, which NMS reports as "flv") or "mp4" (live
+//     fragmented MP4).
 //   - publisher.videoCodec / audioCodec are numbers as NMS reports them:
 //     the FLV CodecID / SoundFormat (7 H.264, 12 HEVC, 10 AAC, 2 MP3, ...),
 //     also when the codec came in an Enhanced RTMP FourCC tag; a codec
@@ -1192,7 +1193,7 @@ func writeServerMetrics(p *promWriter, snap *snapshot) {
 	for i, f := range [3][2]string{{"rtmphub_sessions", "Open sessions (connections)."},
 		{"rtmphub_publishers", "Sessions publishing a stream."}, {"rtmphub_players", "Sessions playing a stream."}} {
 		p.family(f[0], "gauge", f[1])
-		for _, proto := range []string{"rtmp", "flv", "ws"} {
+		for _, proto := range playerProtocols {
 			p.sample(f[0], float64(byProto[proto][i]), "protocol", proto)
 		}
 	}
@@ -1205,6 +1206,9 @@ func writeServerMetrics(p *promWriter, snap *snapshot) {
 	p.family("rtmphub_go_goroutines", "gauge", "Goroutines.")
 	p.sample("rtmphub_go_goroutines", float64(st.Memory.Goroutines))
 }
+
+// playerProtocols are the protocols the metrics count players of.
+var playerProtocols = []string{"rtmp", "flv", "ws", "mp4"}
 
 // streamMetric is one per-stream family and how to read it off a stream.
 type streamMetric struct {
@@ -1271,7 +1275,7 @@ func writeStreamMetrics(p *promWriter, snap *snapshot) {
 				p.sample(m.name, m.value(v, ""), "app", v.App, "name", v.Name)
 				continue
 			}
-			for _, proto := range []string{"rtmp", "flv", "ws"} {
+			for _, proto := range playerProtocols {
 				p.sample(m.name, m.value(v, proto), "app", v.App, "name", v.Name, "protocol", proto)
 			}
 		}
