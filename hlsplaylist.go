@@ -235,11 +235,12 @@ func (w *hlsWindow) changed() (<-chan struct{}, bool) {
 	return w.wake, w.live
 }
 
-// hasPart reports whether the window lists a part yet.
-func (w *hlsWindow) hasPart() bool {
+// started reports whether the window lists a part, and a complete
+// segment.
+func (w *hlsWindow) started() (part, segment bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.segs) > 0
+	return len(w.segs) > 0, len(w.segs) > 1 || (len(w.segs) == 1 && w.segs[0].done)
 }
 
 // part finds part id: the part (held by the ring), or whether it may

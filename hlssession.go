@@ -266,9 +266,10 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hlsFirstPartWait bounds how long a first playlist request waits for
-// the first part (an edge's pull, a publisher that just started).
-const hlsFirstPartWait = 5 * time.Second
+// hlsFirstWait bounds how long a first playlist request waits for the
+// first complete segment (an edge's pull, a publisher that just started);
+// then a first part is enough.
+const hlsFirstWait = 4 * time.Second
 
 // serveMultivariant authorizes a new viewer and hands it the Media
 // Playlist's URI, once the stream has a first part.
@@ -286,7 +287,7 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 		hlsError(w, http.StatusNotFound, "no such stream")
 		return
 	}
-	if !m.waitFirstPart(r.Context()) {
+	if !m.waitStart(r.Context()) {
 		hlsError(w, http.StatusNotFound, "stream not ready")
 		return
 	}
@@ -305,23 +306,27 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 	h.writeText(w, r, multivariantPlaylist(in, bw, uri), "no-cache", s)
 }
 
-// waitFirstPart waits until the window lists a part.
-func (m *hlsMuxer) waitFirstPart(ctx context.Context) bool {
-	t := time.NewTimer(hlsFirstPartWait)
+// waitStart waits until the window lists a complete segment (a client
+// that knows nothing of parts needs one), or at least a part.
+func (m *hlsMuxer) waitStart(ctx context.Context) bool {
+	t := time.NewTimer(hlsFirstWait)
 	defer t.Stop()
-	for !m.win.hasPart() {
+	for {
 		wake, _ := m.win.changed()
+		part, segment := m.win.started()
+		if segment {
+			return true
+		}
 		select {
 		case <-wake:
 		case <-t.C:
-			return false
+			return part
 		case <-ctx.Done():
 			return false
 		case <-m.done:
 			return false
 		}
 	}
-	return true
 }
 
 // hlsError answers an error no cache keeps.
