@@ -235,12 +235,17 @@ func (w *hlsWindow) changed() (<-chan struct{}, bool) {
 	return w.wake, w.live
 }
 
-// started reports whether the window lists a part, and a complete
-// segment.
-func (w *hlsWindow) started() (part, segment bool) {
+// started reports whether the window lists a part, and how many
+// complete segments.
+func (w *hlsWindow) started() (part bool, segments int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.segs) > 0, len(w.segs) > 1 || (len(w.segs) == 1 && w.segs[0].done)
+	for _, s := range w.segs {
+		if s.done {
+			segments++
+		}
+	}
+	return len(w.segs) > 0, segments
 }
 
 // part finds part id: the part (held by the ring), or whether it may

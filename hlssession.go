@@ -266,10 +266,16 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hlsFirstWait bounds how long a first playlist request waits for the
-// first complete segment (an edge's pull, a publisher that just started);
-// then a first part is enough.
-const hlsFirstWait = 4 * time.Second
+// A new viewer's Multivariant Playlist waits until the Media Playlist
+// lists hlsStartSegments complete segments (a player that knows nothing
+// of parts needs segments, and Chromium's own HLS player, resuming live
+// playback after its first pause, gives up when fewer than that remain
+// ahead), for at most hlsFirstWait (a publisher that just started, an
+// edge's pull); then one segment, or even one part, is enough.
+const (
+	hlsStartSegments = 3
+	hlsFirstWait     = 3 * time.Second
+)
 
 // serveMultivariant authorizes a new viewer and hands it the Media
 // Playlist's URI, once the stream has a first part.
@@ -306,15 +312,15 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 	h.writeText(w, r, multivariantPlaylist(in, bw, uri), "no-cache", s)
 }
 
-// waitStart waits until the window lists a complete segment (a client
-// that knows nothing of parts needs one), or at least a part.
+// waitStart waits until the window lists enough to start with (see
+// hlsStartSegments); false when it lists nothing.
 func (m *hlsMuxer) waitStart(ctx context.Context) bool {
 	t := time.NewTimer(hlsFirstWait)
 	defer t.Stop()
 	for {
 		wake, _ := m.win.changed()
-		part, segment := m.win.started()
-		if segment {
+		part, segments := m.win.started()
+		if segments >= min(hlsStartSegments, m.svc.srv.cfg.HLSSegments) {
 			return true
 		}
 		select {
