@@ -17,6 +17,7 @@ import (
 	"math"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -469,4 +470,102 @@ func startFFmpegPublisherStoppable(t *testing.T, url, size string) (stop func())
 	stop = func() { cancel(); <-done }
 	t.Cleanup(stop)
 	return stop
+}
+
+// An HLS viewer is a session: listed with protocol "hls" and its bytes,
+// kicked (its next request is refused), and with -auth-play refused
+// before any media URI without a valid sign.
+func TestHLSSessions(t *testing.T) {
+	requireFFmpeg(t)
+	srv := startServer(t, func(c *Config) { c.AuthPlay, c.AuthSecret = true, "s3cret" })
+	startFFmpegPublisher(t, rtmpURL(srv, "/live/ses"))
+	waitLive(t, srv, "live", "ses")
+	if text, code := getPlaylist(t, httpURL(srv, "/live/ses.m3u8")); code != http.StatusUnauthorized || strings.Contains(text, "m3u8") {
+		t.Fatalf("no sign: %d %q", code, text)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	media := hlsMediaURL(t, srv, "/live/ses.m3u8?sign="+SignURL("/live/ses", exp, "s3cret"))
+	chk := newHLSChecker(t, media)
+	chk.follow(media, time.Second)
+	var hls []*sessionInfo
+	for _, si := range srv.hub.sessionList() {
+		if si.Protocol == "hls" {
+			hls = append(hls, si)
+		}
+	}
+	if len(hls) != 1 || hls[0].bytesOut() == 0 {
+		t.Fatalf("want one hls session with bytes, got %d", len(hls))
+	}
+	if app, name, _ := hls[0].stream(); app != "live" || name != "ses" {
+		t.Fatalf("session on %s/%s", app, name)
+	}
+	if !srv.hub.kick(hls[0].ID) {
+		t.Fatal("kick failed")
+	}
+	if _, code := getPlaylist(t, media); code != http.StatusForbidden {
+		t.Fatalf("kicked session's playlist: %d", code)
+	}
+	for _, si := range srv.hub.sessionList() {
+		if si.Protocol == "hls" {
+			t.Fatalf("kicked session still listed")
+		}
+	}
+}
+
+// A player joining mid-stream asks for the preload hint with a blocking
+// request: the part comes once it is whole, within one part duration
+// and a frame; and the newest segment's first part is INDEPENDENT and
+// starts with a keyframe.
+func TestHLSLateJoinFirstPart(t *testing.T) {
+	requireFFmpeg(t)
+	srv := startServer(t, nil)
+	startFFmpegPublisher(t, rtmpURL(srv, "/live/lj"))
+	waitLive(t, srv, "live", "lj")
+	media := hlsMediaURL(t, srv, "/live/lj.m3u8")
+	time.Sleep(1500 * time.Millisecond) // join mid-stream
+	text, _ := getPlaylist(t, media)
+	pl, err := parseMediaPlaylist(text)
+	if err != nil || pl.hint == "" {
+		t.Fatalf("playlist %v:\n%s", err, text)
+	}
+	base := media[:strings.LastIndex(media, "/")+1]
+	// ten joins in a row: each asks for the hinted part at once
+	var waits []time.Duration
+	for range 10 {
+		text, _ := getPlaylist(t, media)
+		pl, err := parseMediaPlaylist(text)
+		if err != nil || pl.hint == "" {
+			t.Fatalf("playlist %v:\n%s", err, text)
+		}
+		start := time.Now()
+		resp, err := http.Get(base + pl.hint)
+		must(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("preload hint part: %d", resp.StatusCode)
+		}
+		waits = append(waits, time.Since(start))
+	}
+	slices.Sort(waits)
+	t.Logf("preload hint answered after %v (median %v)", waits, waits[len(waits)/2])
+	// the hinted part is whole once the frame after its end arrives: at
+	// most one part target (200 ms) and one frame (33 ms) after asking,
+	// plus scheduling on a shared machine
+	if waits[len(waits)/2] > 200*time.Millisecond+33*time.Millisecond+50*time.Millisecond {
+		t.Fatalf("median wait for the hinted part %v, part target 200 ms", waits[len(waits)/2])
+	}
+	// the newest INDEPENDENT part: its first video sample is a keyframe
+	last := pl.segs[len(pl.segs)-1]
+	p := last.parts[0]
+	if !p.independent {
+		t.Fatalf("a segment's first part is not INDEPENDENT:\n%s", text)
+	}
+	resp, err := http.Get(base + p.uri)
+	must(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if sync, ok := firstSampleSync(b, 1); !ok || !sync {
+		t.Fatalf("INDEPENDENT part %s: first video sample sync=%v found=%v", p.uri, sync, ok)
+	}
 }

@@ -64,6 +64,14 @@ func (h *hlsService) requestCounts() map[string]uint64 {
 	return out
 }
 
+// writeHLSMetrics writes the HLS request counters by kind.
+func writeHLSMetrics(p *promWriter, snap *snapshot) {
+	p.family("rtmphub_hls_requests_total", "counter", "HLS requests served, by kind.")
+	for _, kind := range hlsReqNames {
+		p.sample("rtmphub_hls_requests_total", float64(snap.stats.HLS.Requests[kind]), "kind", kind)
+	}
+}
+
 // muxer returns the muxer of app/name; with start, it creates one when
 // the stream is live or, on an edge, starts the pull (then the muxer
 // waits for the publication the pull makes). nil: no such stream.

@@ -509,6 +509,9 @@ type statsView struct {
 		InBps    uint64 `json:"inBps"`
 		OutBps   uint64 `json:"outBps"`
 	} `json:"network"`
+	HLS struct {
+		Requests map[string]uint64 `json:"requests"` // HLS requests served, by kind (hlssession.go)
+	} `json:"hls"`
 	Timestamp string `json:"timestamp"`
 }
 
@@ -649,6 +652,7 @@ func (s *Server) fillStats(snap *snapshot) {
 	v.Server.NodeVersion, v.Server.GoVersion = runtime.Version(), runtime.Version()
 	v.Server.Platform, v.Server.Arch, v.Server.PID = runtime.GOOS, runtime.GOARCH, os.Getpid()
 	v.CPU.User, v.CPU.System = processCPU()
+	v.HLS.Requests = s.hls.requestCounts()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	v.Memory.RSS, v.Memory.HeapTotal, v.Memory.HeapUsed = processRSS(), ms.HeapSys, ms.HeapAlloc
@@ -1162,6 +1166,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	snap := s.snapshot()
 	var p promWriter
 	writeServerMetrics(&p, snap)
+	writeHLSMetrics(&p, snap)
 	writeStreamMetrics(&p, snap)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(p.b)
@@ -1208,7 +1213,7 @@ func writeServerMetrics(p *promWriter, snap *snapshot) {
 }
 
 // playerProtocols are the protocols the metrics count players of.
-var playerProtocols = []string{"rtmp", "flv", "ws", "mp4"}
+var playerProtocols = []string{"rtmp", "flv", "ws", "mp4", "hls"}
 
 // streamMetric is one per-stream family and how to read it off a stream.
 type streamMetric struct {

@@ -6,7 +6,8 @@
 // cross-origin. For each mode it plays the URL in a <video> for --seconds:
 // "native" sets video.src to the playlist (Chromium's own HLS player, when
 // canPlayType('application/vnd.apple.mpegurl') says so); "hls.js" attaches
-// hls.js 1.7 with lowLatencyMode. It prints one JSON object per mode:
+// hls.js 1.7 with lowLatencyMode (and maxLiveSyncPlaybackRate 1.5: it may play
+// up to 1.5x to catch up with its target latency). It prints one JSON object per mode:
 // canPlayType, currentTime advance since the first frame, frames decoded,
 // the picture size, errors, and for hls.js its live latency (hls.latency)
 // and whether it saw the playlist as Low-Latency (details.partList).
@@ -43,7 +44,8 @@ window.play = (mode, url, seconds) => new Promise((resolve) => {
   if (mode === "native") {
     v.src = url;
   } else {
-    hls = new Hls({ lowLatencyMode: true });
+    // a low-latency page lets hls.js catch up with the live edge
+    hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 });
     hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) errors.push(d.type + " " + d.details); });
     hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => { lowLatency = lowLatency || !!(d.details.partList && d.details.partList.length); });
     hls.loadSource(url);
