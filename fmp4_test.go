@@ -765,7 +765,7 @@ func TestBrowserStatusPlayer(t *testing.T) {
 	srv := startServer(t, nil)
 	startFFmpegPublisher(t, rtmpURL(srv, "/live/x"))
 	waitLive(t, srv, "live", "x")
-	page := httpURL(srv, "/")
+	page := httpURL(srv, "/?player=mp4") // Chromium 156 says "maybe" to HLS: this branch tests the MP4 path
 	rs := runVideo(t, "--seconds", "10", "--status", page)
 	if len(rs) != 1 {
 		t.Fatalf("%d results", len(rs))
