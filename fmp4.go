@@ -121,8 +121,11 @@ func newMP4Init(h *headerSet) (*mp4Init, error) {
 			in.Audio = t
 		}
 	}
-	if in.Video == nil && in.Audio == nil {
+	if in.Video == nil && in.Audio == nil && len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrMP4NoTrack, errors.Join(errs...))
+	}
+	if in.Video == nil && in.Audio == nil {
+		return nil, ErrMP4NoTrack
 	}
 	in.finish()
 	return in, nil
@@ -188,8 +191,9 @@ func newAudioTrack(codec Codec, config []byte) (*mp4Track, error) {
 		p, err = ParseOpusHead(config)
 		t.codecs = "opus"
 	case CodecFLAC:
-		p, err = ParseFLACConfig(config)
-		t.codecs, t.bits = "flac", flacBitsPerSample(config)
+		if p, err = ParseFLACConfig(config); err == nil {
+			t.codecs, t.bits = "flac", flacBitsPerSample(config)
+		}
 	default:
 		return nil, fmt.Errorf("mp4: audio codec %v cannot go in MP4", codec)
 	}

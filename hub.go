@@ -520,7 +520,9 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if !r.holds(cursor) { // a burst outran the wake-up
+		// a burst outran the wake-up; or an MP4 player, whose init
+		// segment is the headers of the keyframe it starts at
+		if !r.holds(cursor) || p.proto == protoMP4 {
 			cursor, hdrs, key = r.oldestKey()
 		}
 	}

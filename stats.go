@@ -1297,6 +1297,9 @@ var statusPage string
 // set), so that the page shows the streams before its first fetch.
 const statusInitialMark = "/*INITIAL*/null"
 
+// statusRTMPPortMark is replaced by the RTMP port, for the play URLs.
+const statusRTMPPortMark = "/*RTMPPORT*/1935"
+
 func (s *Server) serveStatusPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -1309,6 +1312,11 @@ func (s *Server) serveStatusPage(w http.ResponseWriter, r *http.Request) {
 		// json.Marshal escapes <, > and &, so the JSON cannot end the script
 		initial, _ := json.Marshal(map[string]any{"streams": snap.streams, "sessions": snap.sessions, "stats": snap.stats})
 		page = strings.Replace(page, statusInitialMark, string(initial), 1)
+	}
+	if s.rtmpLn != nil {
+		if _, port, err := net.SplitHostPort(s.rtmpLn.Addr().String()); err == nil {
+			page = strings.Replace(page, statusRTMPPortMark, port, 1)
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
