@@ -9,9 +9,8 @@
 // copied. A segment is its parts back to back. Segments start at
 // keyframes of the main video track once at least -hls-segment long
 // (audio-only streams: every hlsAudioSegment); parts are at most
-// -hls-part long (the part target: bis 4.4.3.7 "each Partial Segment
-// MUST be no longer than the Part Target Duration") and start at frame
-// boundaries. Decode times run on one timeline for the muxer's whole
+// -hls-part long (the Part Target Duration, bis 4.4.3.7 and 4.4.4.9, is
+// a part's upper bound) and start at frame boundaries. Decode times run on one timeline for the muxer's whole
 // life: a returning publisher continues where the last one ended.
 package main
 
