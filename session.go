@@ -83,7 +83,7 @@ func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": 
 // rtmpSession is the state of one RTMP connection. Its goroutine reads;
 // writes happen under wmu (the player goroutine writes media too).
 type rtmpSession struct {
-	srv  *Server
+	env  serverEnv
 	hub  *Hub
 	conn net.Conn
 	log  *slog.Logger
@@ -112,7 +112,7 @@ type rtmpSession struct {
 	playerWG sync.WaitGroup
 }
 
-// serveRTMP is the connection handler for the RTMP listener.
+// serveRTMPSession serves one connection of the RTMP listeners.
 //
 // A session's goroutine lives as long as its connection, parked in a read
 // under these frames most of the time, and a goroutine's stack grows
@@ -120,18 +120,18 @@ type rtmpSession struct {
 // functions from here to the read loop and the command handlers keep
 // small frames, and one-time work (setup, handshake, building replies,
 // logging the end) is done in calls that return before the loop goes on.
-func (s *Server) serveRTMP(c net.Conn) {
-	sess := s.newRTMPSession(c)
+func serveRTMPSession(env serverEnv, c net.Conn) {
+	sess := newRTMPSession(env, c)
 	defer sess.cleanup()
 	sess.logEnd(sess.serve())
 }
 
-func (s *Server) newRTMPSession(c net.Conn) *rtmpSession {
-	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
+func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
+	sess := &rtmpSession{env: env, hub: env.hub, conn: c,
 		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
 	sess.in.r = sess.br
-	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
-	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
+	sess.info = env.hub.newSession("rtmp", c, func() { c.Close() })
+	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	sess.cw = NewChunkWriter(sess.bw)
 	return sess
 }
@@ -169,7 +169,7 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
+	s.conn.SetDeadline(time.Now().Add(s.env.cfg.HandshakeTimeout.Duration))
 	digest, err := serverHandshake(struct {
 		io.Reader
 		io.Writer
@@ -179,8 +179,8 @@ func (s *rtmpSession) handshake() error {
 	}
 	s.log.Debug("handshake done", "digest", digest)
 	s.cr = NewChunkReader(&s.in, ChunkLimits{
-		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
-		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
+		MaxMessageSize:  uint32(s.env.cfg.MaxMessageSize),
+		MaxChunkStreams: s.env.cfg.MaxChunkStreams,
 	})
 	return nil
 }
@@ -215,7 +215,7 @@ func (s *rtmpSession) extendReadDeadline() {
 		return
 	}
 	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
-		s.conn.SetReadDeadline(now.Add(s.srv.cfg.IdleTimeout.Duration))
+		s.conn.SetReadDeadline(now.Add(s.env.cfg.IdleTimeout.Duration))
 		s.lastRead = now
 	}
 }
@@ -287,7 +287,7 @@ func (s *rtmpSession) handleWindowAckSize(m *Message) error {
 func (s *rtmpSession) write(msgs ...Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout.Duration))
+	s.conn.SetWriteDeadline(time.Now().Add(s.env.cfg.WriteTimeout.Duration))
 	for i := range msgs {
 		csid := uint32(csidCommand)
 		switch msgs[i].Type {
@@ -548,7 +548,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
-	if err := s.srv.authorize(req); err != nil {
+	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
 	}
 	stream, ring, err := s.hub.publish(s.app, name, s.info)
@@ -558,7 +558,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
 	s.bufferForMedia()
 	s.log.Info("publish", "stream", stream.Path)
-	s.srv.publishStarted(stream, ring)
+	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
@@ -643,7 +643,7 @@ func (s *rtmpSession) endPublish() {
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
 	s.pubStream, s.pubRing = nil, nil
 	s.info.setStream("", "", false)
-	s.srv.sessionDone(s.pubReq)
+	s.env.auth.done(s.pubReq)
 }
 
 func (s *rtmpSession) authRequest(action, name, query string) authRequest {
@@ -694,12 +694,12 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
-	if err := s.srv.authorize(req); err != nil {
+	if err := s.env.auth.authorize(req); err != nil {
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
-	stream := s.srv.addPlayer(s.app, name, p)
+	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()
 	p.startFn = s.playStart(sid, stream.Path, ring == nil)
@@ -728,7 +728,7 @@ func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
 // connection so that the reading side ends too.
 func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
-	defer s.srv.recoverConn(s.conn)
+	defer s.env.conns.recover(s.conn)
 	err := p.run(0)
 	if !errors.Is(err, ErrPlayerClosed) {
 		s.log.Info("player stopped", "reason", err)
@@ -766,7 +766,7 @@ func (s *rtmpSession) stopPlayer() {
 	s.playerWG.Wait()
 	s.player.stream.removePlayer(s.player)
 	s.player = nil
-	s.srv.sessionDone(s.playReq)
+	s.env.auth.done(s.playReq)
 }
 
 // onReceive handles receiveAudio / receiveVideo (bool argument).
