@@ -819,20 +819,9 @@ func (pl *edgePull) relay(c *Client) error {
 // publication, or ends the publication on UnpublishNotify.
 func (pl *edgePull) handle(m Message) error {
 	switch m.Type {
-	case MsgAudio, MsgVideo:
-		if len(m.Payload) == 0 {
-			return nil
-		}
-		info, err := ClassifyTag(TagType(m.Type), m.Payload)
-		if err != nil {
-			pl.log.Debug("unclassified media passed through", "err", err)
-		}
-		if err := pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload)); err != nil {
-			return err
-		}
-		return nil
-	case MsgDataAMF0, MsgDataAMF3:
-		f, err := dataFrame(&m)
+	case MsgAudio, MsgVideo, MsgDataAMF0, MsgDataAMF3:
+		// the session's path from a message to a frame (session.go)
+		f, err := messageFrame(&m, pl.log)
 		if err != nil {
 			return fmt.Errorf("pull: %w", err)
 		}
