@@ -158,7 +158,7 @@ func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow b
 func (rs *relayState) addRecorder(r *recorder) *recorder {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if old := rs.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !ringEnded(old.ring)) {
+	if old := rs.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !old.ring.ended()) {
 		return old
 	}
 	if rs.recs == nil {
