@@ -158,7 +158,7 @@ func (rl *relays) startRecording(st *Stream, ring *gopRing, dir string, openNow 
 func (rl *relays) addRecorder(r *recorder) *recorder {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	if old := rl.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !ringEnded(old.ring)) {
+	if old := rl.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !old.ring.ended()) {
 		return old
 	}
 	rl.recs[r.stream.Path] = r

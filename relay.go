@@ -10,8 +10,8 @@
 //   - an edge pull is a hub publisher whose "connection" is an RTMP client
 //     playing the stream from the origin (section 7.2.2.1, play). The
 //     origin starts it like any late joiner: onMetaData, both sequence
-//     headers, the cached GOP from a keyframe (DESIGN.md property 4), so the
-//     edge's own players start clean too.
+//     headers, the cached GOP from a keyframe, so the edge's own players
+//     start clean too.
 //   - a recorder (record.go) is a hub player whose "socket" is an FLV file.
 //
 // Pushes and recorders play the FLV form of the frames (protoFLV): the
@@ -408,13 +408,6 @@ func relayDialContext(halt <-chan struct{}) (context.Context, context.CancelFunc
 	return ctx, cancel
 }
 
-// ringEnded reports whether a publication is over.
-func ringEnded(r *gopRing) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
-
 // ---------------------------------------------------------------------------
 // Push relay
 
@@ -490,7 +483,7 @@ func (pr *pushRelay) ended() bool {
 	case <-pr.rl.conns.stopping():
 		return true
 	default:
-		return ringEnded(pr.ring)
+		return pr.ring.ended()
 	}
 }
 
@@ -751,9 +744,7 @@ func (rl *relays) localPlayers(app, name string) int {
 	if st == nil {
 		return 0
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.players)
+	return st.playerCount()
 }
 
 // once is one upstream connection: dial, play, then publish what arrives.

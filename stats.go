@@ -148,9 +148,7 @@ func (st *sampler) sampleStreams(now time.Time, streams []*Stream) {
 		ss.seen = false
 	}
 	for _, str := range streams {
-		str.mu.Lock()
-		pub := str.pub
-		str.mu.Unlock()
+		_, pub := str.publication()
 		if pub == nil {
 			continue
 		}
@@ -348,13 +346,8 @@ func (st *sampler) sessionView(si *sessionInfo, p *player, now time.Time) sessio
 
 // streamView describes str; players collects its players by session id.
 func (st *sampler) streamView(str *Stream, now time.Time, players map[string]*player) (streamView, bool) {
-	str.mu.Lock()
-	ring, pub := str.ring, str.pub
-	ps := make([]*player, 0, len(str.players))
-	for p := range str.players {
-		ps = append(ps, p)
-	}
-	str.mu.Unlock()
+	ring, pub := str.publication()
+	ps := str.playerList()
 	if ring == nil && len(ps) == 0 {
 		return streamView{}, false
 	}
