@@ -458,8 +458,10 @@ func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
 }
 
 // onPublish makes this session the stream's publisher. A refused
-// publisher gets NetStream.Publish.BadName and is closed before any of its
-// media is read (DESIGN.md property 5).
+// publisher gets NetStream.Publish.BadName (or .Unauthorized) and its
+// connection is closed before any of its media is read: nothing a refused
+// publisher sends reaches the ring, and the stream's current publisher
+// and players never notice the attempt.
 func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
