@@ -229,14 +229,9 @@ var fmp4Golden = []fmp4Row{
 		be32(13), "mdat")},
 }
 
-func fmp4GoldenRow(t testing.TB, name string) fmp4Row {
-	for _, r := range fmp4Golden {
-		if r.name == name {
-			return r
-		}
-	}
-	t.Fatalf("no golden row %q", name)
-	return fmp4Row{}
+func fmp4GoldenRow(t testing.TB, name string) *fmp4Row {
+	t.Helper()
+	return goldenRow(t, fmp4Golden, func(r *fmp4Row) string { return r.name }, name)
 }
 
 func TestFMP4Golden(t *testing.T) {
@@ -609,7 +604,7 @@ func TestMP4HTTP(t *testing.T) {
 		t.Fatalf("GET: %d %v", resp.StatusCode, resp.Header)
 	}
 	waitPlayers(t, srv, "live", "x", 1)
-	snap := srv.snapshot()
+	snap := srv.stats.snapshot()
 	found := false
 	for _, s := range snap.sessions {
 		found = found || s.Protocol == "mp4"

@@ -352,7 +352,7 @@ type hlsMuxer struct {
 const hlsMuxerIdle = 30 * time.Second
 
 func newHLSMuxer(svc *hlsService, st *Stream) *hlsMuxer {
-	cfg := svc.srv.cfg
+	cfg := svc.env.cfg
 	win := newHLSWindow(cfg.HLSSegments, cfg.HLSPart.Duration, (cfg.HLSSegment.Milliseconds()+500)/1000)
 	return &hlsMuxer{svc: svc, stream: st, epoch: randomToken(6), win: win,
 		cut:  newHLSCutter(win, cfg.HLSPart.Duration, cfg.HLSSegment.Duration),
@@ -363,7 +363,7 @@ func newHLSMuxer(svc *hlsService, st *Stream) *hlsMuxer {
 // run reads publication after publication until the muxer idles out or
 // the server closes.
 func (m *hlsMuxer) run() {
-	defer m.svc.srv.wg.Done()
+	defer m.svc.env.conns.end()
 	defer m.finish()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -385,7 +385,7 @@ func (m *hlsMuxer) run() {
 			if !m.housekeep(time.Now()) {
 				return
 			}
-		case <-m.svc.srv.stop:
+		case <-m.svc.env.conns.stopping():
 			return
 		}
 	}
@@ -427,7 +427,7 @@ func (m *hlsMuxer) consume(r *gopRing, tick <-chan time.Time) bool {
 				m.cut.endPublication()
 				return false
 			}
-		case <-m.svc.srv.stop:
+		case <-m.svc.env.conns.stopping():
 			m.cut.endPublication()
 			return false
 		}

@@ -45,14 +45,14 @@ var hlsReqNames = [hlsReqKinds]string{"playlist", "blocking_playlist", "part", "
 
 // hlsService holds the server's HLS muxers, by stream path.
 type hlsService struct {
-	srv      *Server
+	env      *serverEnv
 	mu       sync.Mutex
 	muxers   map[string]*hlsMuxer
 	requests [hlsReqKinds]atomic.Uint64
 }
 
-func newHLSService(s *Server) *hlsService {
-	return &hlsService{srv: s, muxers: make(map[string]*hlsMuxer)}
+func newHLSService(env *serverEnv) *hlsService {
+	return &hlsService{env: env, muxers: make(map[string]*hlsMuxer)}
 }
 
 // requestCounts returns the requests served so far, by kind name.
@@ -82,10 +82,10 @@ func (h *hlsService) muxer(app, name string, start bool) *hlsMuxer {
 	if m := h.muxers[path]; m != nil || !start {
 		return m
 	}
-	st := h.srv.hub.keepStream(app, name)
+	st := h.env.hub.keepStream(app, name)
 	ring, _ := st.current()
-	origin := h.srv.originFor(app)
-	if (ring == nil && origin == "") || !h.srv.beginTracked() {
+	origin := h.env.relays.originFor(app)
+	if (ring == nil && origin == "") || !h.env.conns.begin() {
 		st.letGo()
 		return nil
 	}
@@ -93,7 +93,7 @@ func (h *hlsService) muxer(app, name string, start bool) *hlsMuxer {
 	h.muxers[path] = m
 	go m.run()
 	if origin != "" {
-		h.srv.ensurePull(st, origin)
+		h.env.relays.ensurePull(st, origin)
 	}
 	return m
 }
@@ -113,7 +113,7 @@ func (m *hlsMuxer) finish() {
 	m.sessions = nil
 	m.mu.Unlock()
 	for _, s := range sessions {
-		s.end(h.srv)
+		s.end(h.env)
 	}
 	m.stream.letGo()
 }
@@ -130,10 +130,10 @@ type hlsSession struct {
 func (s *hlsSession) touch(now time.Time) { s.last.Store(now.UnixNano()) }
 
 // end ends the session once: it leaves the hub, on_done is told.
-func (s *hlsSession) end(srv *Server) {
+func (s *hlsSession) end(env *serverEnv) {
 	if s.ended.CompareAndSwap(false, true) {
-		srv.hub.endSession(s.info)
-		srv.sessionDone(s.req)
+		env.hub.endSession(s.info)
+		env.auth.done(s.req)
 	}
 }
 
@@ -162,7 +162,7 @@ func (m *hlsMuxer) housekeep(now time.Time) bool {
 	alive := now.Sub(m.lastUse) < hlsMuxerIdle || len(m.sessions) > 0
 	m.mu.Unlock()
 	for _, s := range ended {
-		s.end(m.svc.srv)
+		s.end(m.svc.env)
 	}
 	return alive
 }
@@ -171,22 +171,22 @@ func (m *hlsMuxer) housekeep(now time.Time) bool {
 func (m *hlsMuxer) newSession(r *http.Request, app, name string) (*hlsSession, error) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := authRequest{Action: "play", Protocol: "hls", App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host}
-	if err := m.svc.srv.authorize(req); err != nil {
+	if err := m.svc.env.auth.authorize(req); err != nil {
 		return nil, err
 	}
 	s := &hlsSession{req: req}
 	s.touch(time.Now())
-	srv := m.svc.srv
-	s.info = srv.hub.newDetachedSession("hls", r.RemoteAddr, func() {
+	env := m.svc.env
+	s.info = env.hub.newDetachedSession("hls", r.RemoteAddr, func() {
 		s.kicked.Store(true)
-		s.end(srv)
+		s.end(env)
 	})
 	s.info.setStream(app, name, false)
 	s.req.ID = s.info.ID
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sessions == nil { // the muxer ended meanwhile
-		s.end(srv)
+		s.end(env)
 		return nil, errHLSGone
 	}
 	m.sessions[s.info.ID] = s
@@ -289,9 +289,9 @@ const (
 // Playlist's URI, once the stream has a first part.
 func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, rt hlsRoute) {
 	h.requests[hlsReqPlaylist].Add(1)
-	srv := h.srv
-	if srv.signRequired("play") {
-		if err := checkSign(streamPath(rt.app, rt.name), r.URL.RawQuery, srv.cfg.AuthSecret, time.Now()); err != nil {
+	env := h.env
+	if env.auth.signRequired("play") {
+		if err := checkSign(streamPath(rt.app, rt.name), r.URL.RawQuery, env.cfg.AuthSecret, time.Now()); err != nil {
 			hlsError(w, signRefusal(err).Status, "forbidden")
 			return
 		}
@@ -307,11 +307,11 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 	}
 	s, err := m.newSession(r, rt.app, rt.name)
 	if err != nil {
-		srv.log.Info("hls: play refused", "stream", streamPath(rt.app, rt.name), "reason", err, "remote", r.RemoteAddr)
+		env.log.Info("hls: play refused", "stream", streamPath(rt.app, rt.name), "reason", err, "remote", r.RemoteAddr)
 		hlsError(w, authStatus(err), "forbidden")
 		return
 	}
-	srv.log.Info("play", "protocol", "hls", "session", s.info.ID, "stream", streamPath(rt.app, rt.name), "remote", r.RemoteAddr)
+	env.log.Info("play", "protocol", "hls", "session", s.info.ID, "stream", streamPath(rt.app, rt.name), "remote", r.RemoteAddr)
 	in, bw := m.win.variant()
 	uri := rt.base + m.epoch + "/media.m3u8?session=" + s.info.ID
 	if sign := signParam(r.URL.RawQuery); sign != "" {
@@ -328,7 +328,7 @@ func (m *hlsMuxer) waitStart(ctx context.Context) bool {
 	for {
 		wake, _ := m.win.changed()
 		part, segments := m.win.started()
-		if segments >= min(hlsStartSegments, m.svc.srv.cfg.HLSSegments) {
+		if segments >= min(hlsStartSegments, m.svc.env.cfg.HLSSegments) {
 			return true
 		}
 		select {
@@ -388,7 +388,7 @@ func (h *hlsService) count(s *hlsSession, n int) {
 	if n <= 0 {
 		return
 	}
-	h.srv.hub.outBytes.Add(uint64(n))
+	h.env.hub.outBytes.Add(uint64(n))
 	if s != nil {
 		s.info.outCounter().Add(uint64(n))
 	}
@@ -404,7 +404,7 @@ func (h *hlsService) serveMedia(w http.ResponseWriter, r *http.Request, rt hlsRo
 		return
 	}
 	s, kicked := m.session(r)
-	if kicked || (s == nil && h.srv.signRequired("play")) {
+	if kicked || (s == nil && h.env.auth.signRequired("play")) {
 		hlsError(w, http.StatusForbidden, "forbidden")
 		return
 	}
