@@ -542,12 +542,14 @@ func (p *player) run(firstWait time.Duration) error {
 // from the start point until the publication ends.
 func (p *player) playRing(r *gopRing, republish bool) error {
 	cursor, hdrs, key := p.startPoint(r)
-	if key == nil {
+	if key == nil || p.proto == protoMP4 {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		// a burst outran the wake-up; or an MP4 player, whose init
-		// segment is the headers of the keyframe it starts at
+		// a burst outran the wake-up; or an MP4 player, which starts at
+		// the oldest keyframe held with its headers (its init segment),
+		// so that a browser's progressive player starts with a GOP or
+		// two of buffer
 		if !r.holds(cursor) || p.proto == protoMP4 {
 			cursor, hdrs, key = r.oldestKey()
 		}
