@@ -160,6 +160,11 @@ type Config struct {
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 
+	// Publisher takeover (takeover.go) and kicks.
+	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
+	TakeoverIdle    Duration       `json:"takeoverIdle"`    // -takeover idle: a publisher silent this long is replaced
+	KickEndsPlayers bool           `json:"kickEndsPlayers"` // kicking a publisher also closes its players
+
 	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
 	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
 	MaxConns        int `json:"maxConns"`        // connections overall (RTMP + HTTP)
@@ -196,6 +201,8 @@ func defaultConfig() *Config {
 		WriteTimeout:     Duration{10 * time.Second},
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
+		Takeover:         TakeoverIdle,
+		TakeoverIdle:     Duration{2 * time.Second},
 		MaxMessageSize:   16 << 20,
 		MaxChunkStreams:  64,
 		MaxConns:         20000,
@@ -249,7 +256,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
-	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
+	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
+	fs.DurationVar(&c.TakeoverIdle.Duration, "takeover-idle", c.TakeoverIdle.Duration, "with -takeover idle, a publisher that sent no media for this long is replaced")
+	fs.BoolVar(&c.KickEndsPlayers, "kick-ends-players", c.KickEndsPlayers, "kicking a publisher (API) also closes its players (default: they wait)")
 	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
 	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
@@ -289,9 +299,10 @@ type Server struct {
 	wg      sync.WaitGroup
 	stop    chan struct{} // closed by Close: background loops end
 
-	stats *statsState // samples for the stats API (stats.go)
-	auth  authState   // hook client and on_done queue (auth.go)
-	relay relayState  // recordings, push relays, edge pulls (relay.go)
+	stats    *statsState // samples for the stats API (stats.go)
+	auth     authState   // hook client and on_done queue (auth.go)
+	refusals refusalLog  // rate limit of the refusal log lines (refusals.go)
+	relay    relayState  // recordings, push relays, edge pulls (relay.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
@@ -452,10 +463,10 @@ func (s *Server) track(c net.Conn) bool {
 	case s.closing:
 		return false
 	case s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns:
-		s.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
+		s.logRefusal("connection", "limit", c.RemoteAddr().String(), "", errors.New("max-conns"))
 		return false
 	case s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP:
-		s.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
+		s.logRefusal("connection", "limit", c.RemoteAddr().String(), "", errors.New("max-conns-per-ip"))
 		return false
 	}
 	s.conns[c] = struct{}{}

@@ -13,7 +13,8 @@
 //     (7.2.2.8), and onStatus replies
 //
 // plus the commands real encoders send that the specification does not
-// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), closeStream,
+// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), FCSubscribe
+// (onFCSubscribe) / FCUnsubscribe, closeStream,
 // getStreamLength, and "@setDataFrame" for metadata.
 //
 // A publisher's media goes through Stream.append into the GOP ring; a
@@ -105,6 +106,7 @@ type rtmpSession struct {
 
 	pubStream *Stream
 	pubRing   *gopRing
+	pubClock  *pubClock   // its timeline (takeover.go)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
 
@@ -396,6 +398,10 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		return s.reply(c, 0.0)
 	case "FCPublish":
 		return s.onFCPublish(c)
+	case "FCSubscribe":
+		return s.onFCSubscribe(c)
+	case "FCUnsubscribe":
+		return s.reply(c, nil)
 	case "publish":
 		return s.onPublish(c)
 	case "play":
@@ -535,6 +541,19 @@ func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
 		statusObject("status", "NetStream.Publish.Start", name)))
 }
 
+// onFCSubscribe answers the subscription a live reader (ffmpeg with
+// -rtmp_live live, Flash Media Server clients) asks for before it plays,
+// as nginx-rtmp and SRS do: a _result, then onFCSubscribe with a
+// NetStream.Play.Start info object. The play that follows does the work.
+func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
+	name, _ := splitStreamKey(c.stringArg(0))
+	if err := s.reply(c, nil); err != nil {
+		return err
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCSubscribe", 0.0, nil,
+		statusObject("status", "NetStream.Play.Start", name)))
+}
+
 // onPublish makes this session the stream's publisher. A refused
 // publisher gets NetStream.Publish.BadName and is closed before any of its
 // media is read (DESIGN.md property 5).
@@ -542,28 +561,43 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if s.pubRing != nil || s.player != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "already publishing or playing")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "state", name, "already publishing or playing")
 	}
 	if !validName(name) {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "bad name", name, "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
 	if err := s.srv.authorize(req); err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	stream, ring, err := s.hub.publish(s.app, name, s.info)
+	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
+	s.pubClock = stream.clockOf(ring)
 	s.bufferForMedia()
-	s.log.Info("publish", "stream", stream.Path)
+	s.logPublish(stream.Path, old)
 	s.srv.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
 
-func (s *rtmpSession) refusePublish(sid uint32, code, desc string) error {
+// logPublish logs a publish, and the publisher it took the stream over
+// from, if any.
+func (s *rtmpSession) logPublish(path string, old *sessionInfo) {
+	if old == nil {
+		s.log.Info("publish", "stream", path)
+		return
+	}
+	s.log.Info("publish: took the stream over", "stream", path, "replaced", old.ID,
+		"replaced_remote", old.RemoteAddr, "takeover", s.srv.cfg.Takeover)
+}
+
+// refusePublish answers a refused publish with code and logs why
+// (reason, rate-limited: refusals.go).
+func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string) error {
+	s.srv.logRefusal("publish", reason, s.info.RemoteAddr, s.streamLabel(name), errors.New(desc))
 	s.write(onStatus(sid, "error", code, desc))
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
@@ -578,7 +612,8 @@ func (s *rtmpSession) handleMedia(m *Message) error {
 	if err != nil {
 		s.log.Debug("unclassified media passed through", "err", err)
 	}
-	s.pubStream.append(s.pubRing, newFrame(TagType(m.Type), m.Timestamp, info, m.Payload))
+	ts := s.pubClock.stamp(m.Timestamp)
+	s.pubStream.append(s.pubRing, newFrame(TagType(m.Type), ts, info, m.Payload))
 	return nil
 }
 
@@ -588,6 +623,7 @@ func (s *rtmpSession) handleData(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
+	m.Timestamp = s.pubClock.shift(m.Timestamp)
 	f, err := dataFrame(m)
 	if f == nil || err != nil {
 		return err
@@ -641,7 +677,7 @@ func (s *rtmpSession) endPublish() {
 	}
 	s.pubStream.unpublish(s.pubRing)
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
-	s.pubStream, s.pubRing = nil, nil
+	s.pubStream, s.pubRing, s.pubClock = nil, nil, nil
 	s.info.setStream("", "", false)
 	s.srv.sessionDone(s.pubReq)
 }
@@ -669,6 +705,7 @@ func (s *rtmpSession) onStop(c *rtmpCommand) error {
 func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
+		s.srv.logRefusal("play", "state", s.info.RemoteAddr, "", nil)
 		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
 	}
 	path, err := s.addPlayer(c)
@@ -690,11 +727,13 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if !validName(name) {
+		s.srv.logRefusal("play", "bad name", s.info.RemoteAddr, s.streamLabel(name), nil)
 		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.srv.authorize(req); err != nil {
+		s.srv.logRefusal("play", refusalReason(err), s.info.RemoteAddr, s.streamLabel(name), err)
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
@@ -717,6 +756,11 @@ func playReply(sid uint32, path string) []Message {
 		onStatus(sid, "status", "NetStream.Play.Start", "Started playing "+path+"."),
 		amfMessage(MsgDataAMF0, sid, "|RtmpSampleAccess", true, true),
 	}
+}
+
+// streamLabel names app/name for a log line, a bad name cut short.
+func (s *rtmpSession) streamLabel(name string) string {
+	return truncate(streamPath(s.app, name), 80)
 }
 
 // playFailed answers a play with an error status.
