@@ -137,7 +137,9 @@ func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Unlock()
 }
 
-// kick closes the connection of session id; false if there is none.
+// kick closes the connection of session id; false if there is none. The
+// players of a kicked publisher wait for the next one, as when it leaves,
+// unless -kick-ends-players.
 func (h *Hub) kick(id string) bool {
 	h.mu.Lock()
 	s := h.sessions[id]
@@ -145,7 +147,11 @@ func (h *Hub) kick(id string) bool {
 	if s == nil {
 		return false
 	}
+	app, name, publisher := s.stream()
 	s.closeFn()
+	if publisher && h.cfg.KickEndsPlayers {
+		h.closePlayers(app, name)
+	}
 	return true
 }
 

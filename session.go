@@ -577,7 +577,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
 	s.pubClock = stream.clockOf(ring)
 	s.bufferForMedia()
-	s.logPublish(stream.Path, old)
+	logPublish(s.log, stream.Path, old, s.srv.cfg.Takeover)
 	s.srv.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
@@ -585,19 +585,19 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 
 // logPublish logs a publish, and the publisher it took the stream over
 // from, if any.
-func (s *rtmpSession) logPublish(path string, old *sessionInfo) {
+func logPublish(log *slog.Logger, path string, old *sessionInfo, policy TakeoverPolicy) {
 	if old == nil {
-		s.log.Info("publish", "stream", path)
+		log.Info("publish", "stream", path)
 		return
 	}
-	s.log.Info("publish: took the stream over", "stream", path, "replaced", old.ID,
-		"replaced_remote", old.RemoteAddr, "takeover", s.srv.cfg.Takeover)
+	log.Info("publish: took the stream over", "stream", path, "replaced", old.ID,
+		"replaced_remote", old.RemoteAddr, "takeover", policy)
 }
 
 // refusePublish answers a refused publish with code and logs why
 // (reason, rate-limited: refusals.go).
 func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string) error {
-	s.srv.logRefusal("publish", reason, s.info.RemoteAddr, s.streamLabel(name), errors.New(desc))
+	s.srv.logRefusal("publish", reason, s.info.RemoteAddr, streamLabel(s.app, name), errors.New(desc))
 	s.write(onStatus(sid, "error", code, desc))
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
@@ -727,13 +727,13 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if !validName(name) {
-		s.srv.logRefusal("play", "bad name", s.info.RemoteAddr, s.streamLabel(name), nil)
+		s.srv.logRefusal("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
 		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.srv.authorize(req); err != nil {
-		s.srv.logRefusal("play", refusalReason(err), s.info.RemoteAddr, s.streamLabel(name), err)
+		s.srv.logRefusal("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
@@ -759,8 +759,8 @@ func playReply(sid uint32, path string) []Message {
 }
 
 // streamLabel names app/name for a log line, a bad name cut short.
-func (s *rtmpSession) streamLabel(name string) string {
-	return truncate(streamPath(s.app, name), 80)
+func streamLabel(app, name string) string {
+	return truncate(streamPath(app, name), 80)
 }
 
 // playFailed answers a play with an error status.

@@ -247,3 +247,26 @@ func (h *headerSet) holdsSame(f *Frame) bool {
 	}
 	return false
 }
+
+// closePlayers closes the connections of every player of app/name
+// (-kick-ends-players: a kicked publisher takes its audience with it).
+func (h *Hub) closePlayers(app, name string) {
+	st := h.lookup(app, name)
+	if st == nil {
+		return
+	}
+	for _, sess := range st.playerSessions() {
+		sess.closeFn()
+	}
+}
+
+// playerSessions lists the sessions of the stream's players.
+func (s *Stream) playerSessions() []*sessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*sessionInfo, 0, len(s.players))
+	for p := range s.players {
+		out = append(out, p.sess)
+	}
+	return out
+}
