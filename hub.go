@@ -508,45 +508,50 @@ func (p *player) run(firstWait time.Duration) error {
 	defer p.release()
 	defer p.giveBack()
 	var prev *gopRing
-	for republish := false; ; republish = true {
+	for kind := startFirst; ; {
 		ring, err := p.stream.waitRing(prev, p.done, firstWait)
 		if err != nil {
 			return err
 		}
 		firstWait = p.rewait
-		if err := p.playRing(ring, republish); err != nil {
+		if err := p.playRing(ring, kind); err != nil {
 			return err
 		}
 		if p.endFn == nil {
 			return nil
 		}
+		prev, kind = ring, p.stream.nextStart(ring)
+		if kind == startHandover {
+			continue // no end message: the stream goes on
+		}
 		if err := p.endFn(); err != nil {
 			return err
 		}
-		prev = ring
 	}
 }
 
 // playRing sends one publication: start messages, headers, then frames
 // from the start point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
+func (p *player) playRing(r *gopRing, kind startKind) error {
 	cursor, hdrs, key := p.startPoint(r)
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if republish || !r.holds(cursor) { // a burst outran the wake-up
+		if kind != startFirst || !r.holds(cursor) { // a burst outran the wake-up
 			// (a player that stays through a publisher change goes on
 			// from the new publication's first keyframe)
 			cursor, hdrs, key = r.oldestKey()
 		}
 	}
 	p.borrow()
-	if err := p.startFn(r.headers(), republish); err != nil {
-		return err
+	if kind != startHandover {
+		if err := p.startFn(r.headers(), kind == startAgain); err != nil {
+			return err
+		}
 	}
 	p.needKey = key == nil
-	if err := p.writeHeaders(p.headersToSend(hdrs, republish), key, r.newestTimestamp()); err != nil {
+	if err := p.writeHeaders(p.headersToSend(hdrs, kind), key, r.newestTimestamp()); err != nil {
 		return err
 	}
 	p.lastHdrs = hdrs
@@ -750,9 +755,12 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 	}
 	var rtmp [][]byte
 	if p.proto == protoRTMP {
-		if key != nil && key.headers == h {
+		switch {
+		case key != nil && key.headers == h:
 			rtmp = key.joinHeaderChunks()
-		} else {
+		case key != nil: // some of its headers (takeover.go)
+			rtmp = restampHeaders(h, key.Timestamp)
+		default:
 			rtmp = restampHeaders(h, ts)
 		}
 	}

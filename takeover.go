@@ -211,13 +211,32 @@ func (s *Stream) clockOf(ring *gopRing) *pubClock {
 // noteMedia records that ring's publication carried media now.
 func (s *Stream) noteMedia(ring *gopRing) { s.live.Load().touch(ring) }
 
+// startKind says how a player comes to a publication.
+type startKind uint8
+
+const (
+	startFirst    startKind = iota // the first it plays
+	startAgain                     // after it was told the previous one ended
+	startHandover                  // straight after the previous one, which a takeover (or a quick return) replaced: the stream goes on, nothing is announced
+)
+
+// nextStart is how a player that has played ring to its end comes to the
+// next publication: as a handover when that one is already live.
+func (s *Stream) nextStart(ring *gopRing) startKind {
+	if cur, _ := s.current(); cur != nil && cur != ring {
+		return startHandover
+	}
+	return startAgain
+}
+
 // headersToSend is what a player sends of the headers hdrs when it starts
-// on a publication: all of them, except to an FLV player that stays
-// through a publisher change, which gets only those that changed (the
-// FLV stream just goes on). RTMP players get them all after
-// NetStream.Play.PublishNotify, as a new stream.
-func (p *player) headersToSend(hdrs *headerSet, republish bool) *headerSet {
-	if !republish || p.proto == protoRTMP || p.lastHdrs == nil {
+// on a publication: all of them, except when the stream goes on through a
+// publisher change (every FLV player; an RTMP player that was not told of
+// the change), where only those that changed are sent. An RTMP player
+// told NetStream.Play.PublishNotify gets them all, as a new stream.
+func (p *player) headersToSend(hdrs *headerSet, kind startKind) *headerSet {
+	goesOn := kind == startHandover || kind == startAgain && p.proto != protoRTMP
+	if !goesOn || p.lastHdrs == nil {
 		return hdrs
 	}
 	return hdrs.changedSince(p.lastHdrs)
@@ -269,4 +288,34 @@ func (s *Stream) playerSessions() []*sessionInfo {
 		out = append(out, p.sess)
 	}
 	return out
+}
+
+// takeoverWait is how long a new publisher of app/name waits before it
+// asks: with -takeover idle, when the current publisher has been silent
+// for a tenth of -takeover-idle already, until it has been silent for all
+// of it (a reconnecting encoder gets in as soon as the rule lets it, not
+// at its next retry; one that resumes sending keeps the stream). 0: ask
+// now.
+func (h *Hub) takeoverWait(app, name string, now time.Time) time.Duration {
+	idle := h.cfg.TakeoverIdle.Duration
+	st := h.lookup(app, name)
+	if h.cfg.Takeover != TakeoverIdle || st == nil {
+		return 0
+	}
+	silent := st.publisherSilence(now)
+	if silent < idle/10 || silent >= idle {
+		return 0
+	}
+	return idle - silent + 10*time.Millisecond
+}
+
+// publisherSilence is how long the current publication has carried no
+// media (0 without one).
+func (s *Stream) publisherSilence(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clock == nil {
+		return 0
+	}
+	return s.clock.idleFor(now)
 }
