@@ -22,14 +22,13 @@ import (
 	"time"
 )
 
-// httpHandler routes the HTTP port: API and pages (stats.go), then FLV.
+// httpHandler routes the HTTP port: API and pages (api.go), then FLV.
 // A WebSocket upgrade is only ever answered on an FLV path: an upgrade to
 // "/" or to the API is refused before any page sees it (NMS 4.4.3 crashes
 // on an upgrade to "/").
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	s.registerStats(mux)
-	s.registerRelayAPI(mux)
+	s.api.register(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWSUpgrade(r) {
@@ -90,7 +89,7 @@ func setNoCache(h http.Header) {
 
 func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" {
-		s.serveStatusPage(w, r)
+		s.api.statusPage(w, r)
 		return
 	}
 	setCORS(w.Header())
@@ -126,12 +125,12 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	id := s.hub.sessionID(proto)
 	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host, ID: id}
-	if err := s.authorize(req); err != nil {
-		s.logRefusal("play", refusalReason(err), r.RemoteAddr, streamPath(app, name), err)
+	if err := s.auth.authorize(req); err != nil {
+		s.refuse.note("play", refusalReason(err), r.RemoteAddr, streamPath(app, name), err)
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
-	if !s.beginTracked() {
+	if !s.conns.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -141,17 +140,17 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	}
 	conn, br, ok := hijack(w, r)
 	if !ok {
-		s.wg.Done()
-		s.sessionDone(req)
+		s.conns.end()
+		s.auth.done(req)
 		return
 	}
 	// The handler returns now and net/http's goroutine, its buffers, its
 	// connection state and the request go with it: a player holds only its
 	// connection, a small reader of its own and goroutines of its own.
 	go func() {
-		defer s.wg.Done()
-		defer s.sessionDone(req)
-		defer s.untrack(conn)
+		defer s.conns.end()
+		defer s.auth.done(req)
+		defer s.conns.untrack(conn)
 		defer conn.Close()
 		conn.SetDeadline(time.Time{})
 		play(conn, br, flvTarget{id, app, name})
@@ -183,7 +182,7 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 	}
 	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, flvResponseHeader); err != nil {
-		s.untrack(conn)
+		s.conns.untrack(conn)
 		conn.Close()
 		return nil, nil, false
 	}
@@ -318,10 +317,10 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	p.startFn = flvStart(p)
 	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
 	p.rewait = s.cfg.PlayWait.Duration
-	stream := s.addPlayer(to.app, to.name, p)
+	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
-	go func() { defer close(done); defer s.recoverConn(conn); watch(p) }()
+	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
 	err := p.run(s.cfg.PlayWait.Duration)

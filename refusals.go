@@ -10,6 +10,7 @@ package main
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -23,11 +24,21 @@ const refusalWindow = 5 * time.Second
 // window is over are forgotten (their left-out count with them).
 const maxRefusalKeys = 4096
 
-// refusalLog decides which refusals are logged; the zero value is ready.
+// refusalLog logs refusals, rate-limited. A nil one logs nothing.
 type refusalLog struct {
+	log *slog.Logger
+
 	mu   sync.Mutex
 	seen map[refusalKey]*refusalCount
 }
+
+func newRefusalLog(log *slog.Logger) *refusalLog { return &refusalLog{log: log} }
+
+// Reasons of connections refused by a limit.
+var (
+	errMaxConns      = errors.New("max-conns")
+	errMaxConnsPerIP = errors.New("max-conns-per-ip")
+)
 
 type refusalKey struct{ addr, reason string }
 
@@ -72,14 +83,17 @@ func (l *refusalLog) forgetOld(now time.Time) {
 	}
 }
 
-// logRefusal logs a refused action ("publish", "play", "connect") of the
+// note logs a refused action ("publish", "play", "connection") of the
 // client at remote (host:port), rate-limited per host and reason.
-func (s *Server) logRefusal(action, reason, remote, stream string, err error) {
+func (l *refusalLog) note(action, reason, remote, stream string, err error) {
+	if l == nil {
+		return
+	}
 	host, _, splitErr := net.SplitHostPort(remote)
 	if splitErr != nil {
 		host = remote
 	}
-	ok, left := s.refusals.admit(host, action+" "+reason, time.Now())
+	ok, left := l.admit(host, action+" "+reason, time.Now())
 	if !ok {
 		return
 	}
@@ -93,7 +107,7 @@ func (s *Server) logRefusal(action, reason, remote, stream string, err error) {
 	if left > 0 {
 		args = append(args, "suppressed", left)
 	}
-	s.log.Info(action+" refused", args...)
+	l.log.Info(action+" refused", args...)
 }
 
 // refusalReason names the reason of an authorization or publish error.

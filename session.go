@@ -84,7 +84,7 @@ func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": 
 // rtmpSession is the state of one RTMP connection. Its goroutine reads;
 // writes happen under wmu (the player goroutine writes media too).
 type rtmpSession struct {
-	srv  *Server
+	env  serverEnv
 	hub  *Hub
 	conn net.Conn
 	log  *slog.Logger
@@ -114,7 +114,7 @@ type rtmpSession struct {
 	playerWG sync.WaitGroup
 }
 
-// serveRTMP is the connection handler for the RTMP listener.
+// serveRTMPSession serves one connection of the RTMP listeners.
 //
 // A session's goroutine lives as long as its connection, parked in a read
 // under these frames most of the time, and a goroutine's stack grows
@@ -122,18 +122,18 @@ type rtmpSession struct {
 // functions from here to the read loop and the command handlers keep
 // small frames, and one-time work (setup, handshake, building replies,
 // logging the end) is done in calls that return before the loop goes on.
-func (s *Server) serveRTMP(c net.Conn) {
-	sess := s.newRTMPSession(c)
+func serveRTMPSession(env serverEnv, c net.Conn) {
+	sess := newRTMPSession(env, c)
 	defer sess.cleanup()
 	sess.logEnd(sess.serve())
 }
 
-func (s *Server) newRTMPSession(c net.Conn) *rtmpSession {
-	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
+func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
+	sess := &rtmpSession{env: env, hub: env.hub, conn: c,
 		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
 	sess.in.r = sess.br
-	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
-	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
+	sess.info = env.hub.newSession("rtmp", c, func() { c.Close() })
+	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	sess.cw = NewChunkWriter(sess.bw)
 	return sess
 }
@@ -171,7 +171,7 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
+	s.conn.SetDeadline(time.Now().Add(s.env.cfg.HandshakeTimeout.Duration))
 	digest, err := serverHandshake(struct {
 		io.Reader
 		io.Writer
@@ -181,8 +181,8 @@ func (s *rtmpSession) handshake() error {
 	}
 	s.log.Debug("handshake done", "digest", digest)
 	s.cr = NewChunkReader(&s.in, ChunkLimits{
-		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
-		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
+		MaxMessageSize:  uint32(s.env.cfg.MaxMessageSize),
+		MaxChunkStreams: s.env.cfg.MaxChunkStreams,
 	})
 	return nil
 }
@@ -217,7 +217,7 @@ func (s *rtmpSession) extendReadDeadline() {
 		return
 	}
 	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
-		s.conn.SetReadDeadline(now.Add(s.srv.cfg.IdleTimeout.Duration))
+		s.conn.SetReadDeadline(now.Add(s.env.cfg.IdleTimeout.Duration))
 		s.lastRead = now
 	}
 }
@@ -289,7 +289,7 @@ func (s *rtmpSession) handleWindowAckSize(m *Message) error {
 func (s *rtmpSession) write(msgs ...Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout.Duration))
+	s.conn.SetWriteDeadline(time.Now().Add(s.env.cfg.WriteTimeout.Duration))
 	for i := range msgs {
 		csid := uint32(csidCommand)
 		switch msgs[i].Type {
@@ -567,7 +567,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", "bad name", name, "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
-	if err := s.srv.authorize(req); err != nil {
+	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
 	s.awaitTakeover(name)
@@ -578,8 +578,8 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
 	s.pubClock = stream.clockOf(ring)
 	s.bufferForMedia()
-	logPublish(s.log, stream.Path, old, s.srv.cfg.Takeover)
-	s.srv.publishStarted(stream, ring)
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
+	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
@@ -595,7 +595,7 @@ func (s *rtmpSession) awaitTakeover(name string) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-s.srv.stop:
+	case <-s.env.conns.stopping():
 	}
 }
 
@@ -613,7 +613,7 @@ func logPublish(log *slog.Logger, path string, old *sessionInfo, policy Takeover
 // refusePublish answers a refused publish with code and logs why
 // (reason, rate-limited: refusals.go).
 func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string) error {
-	s.srv.logRefusal("publish", reason, s.info.RemoteAddr, streamLabel(s.app, name), errors.New(desc))
+	s.env.refuse.note("publish", reason, s.info.RemoteAddr, streamLabel(s.app, name), errors.New(desc))
 	s.write(onStatus(sid, "error", code, desc))
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
@@ -695,7 +695,7 @@ func (s *rtmpSession) endPublish() {
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
 	s.pubStream, s.pubRing, s.pubClock = nil, nil, nil
 	s.info.setStream("", "", false)
-	s.srv.sessionDone(s.pubReq)
+	s.env.auth.done(s.pubReq)
 }
 
 func (s *rtmpSession) authRequest(action, name, query string) authRequest {
@@ -721,7 +721,7 @@ func (s *rtmpSession) onStop(c *rtmpCommand) error {
 func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
-		s.srv.logRefusal("play", "state", s.info.RemoteAddr, "", nil)
+		s.env.refuse.note("play", "state", s.info.RemoteAddr, "", nil)
 		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
 	}
 	path, err := s.addPlayer(c)
@@ -743,18 +743,18 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if !validName(name) {
-		s.srv.logRefusal("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
+		s.env.refuse.note("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
 		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
-	if err := s.srv.authorize(req); err != nil {
-		s.srv.logRefusal("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
+	if err := s.env.auth.authorize(req); err != nil {
+		s.env.refuse.note("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
-	stream := s.srv.addPlayer(s.app, name, p)
+	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()
 	p.startFn = s.playStart(sid, stream.Path, ring == nil)
@@ -788,7 +788,7 @@ func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
 // connection so that the reading side ends too.
 func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
-	defer s.srv.recoverConn(s.conn)
+	defer s.env.conns.recover(s.conn)
 	err := p.run(0)
 	if !errors.Is(err, ErrPlayerClosed) {
 		s.log.Info("player stopped", "reason", err)
@@ -826,7 +826,7 @@ func (s *rtmpSession) stopPlayer() {
 	s.playerWG.Wait()
 	s.player.stream.removePlayer(s.player)
 	s.player = nil
-	s.srv.sessionDone(s.playReq)
+	s.env.auth.done(s.playReq)
 }
 
 // onReceive handles receiveAudio / receiveVideo (bool argument).

@@ -274,21 +274,13 @@ func (h *Hub) closePlayers(app, name string) {
 	if st == nil {
 		return
 	}
-	for _, sess := range st.playerSessions() {
-		sess.closeFn()
+	for _, p := range st.playerList() {
+		p.disconnect()
 	}
 }
 
-// playerSessions lists the sessions of the stream's players.
-func (s *Stream) playerSessions() []*sessionInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*sessionInfo, 0, len(s.players))
-	for p := range s.players {
-		out = append(out, p.sess)
-	}
-	return out
-}
+// disconnect closes the player's connection (its session's close).
+func (p *player) disconnect() { p.sess.closeFn() }
 
 // takeoverWait is how long a new publisher of app/name waits before it
 // asks: with -takeover idle, when the current publisher has been silent
