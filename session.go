@@ -570,7 +570,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	s.awaitTakeover(name)
+	awaitTakeover(s.hub, s.env.conns.stopping(), s.app, name)
 	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
@@ -582,21 +582,6 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
-}
-
-// awaitTakeover holds a publish while the stream's publisher may soon be
-// replaced (Hub.takeoverWait), or until the server closes.
-func (s *rtmpSession) awaitTakeover(name string) {
-	d := s.hub.takeoverWait(s.app, name, time.Now())
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-s.env.conns.stopping():
-	}
 }
 
 // logPublish logs a publish, and the publisher it took the stream over

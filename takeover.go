@@ -311,3 +311,18 @@ func (s *Stream) publisherSilence(now time.Time) time.Duration {
 	}
 	return s.clock.idleFor(now)
 }
+
+// awaitTakeover holds a publish of app/name while its publisher may soon
+// be replaced (Hub.takeoverWait), or until stop closes.
+func awaitTakeover(h *Hub, stop <-chan struct{}, app, name string) {
+	d := h.takeoverWait(app, name, time.Now())
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-stop:
+	}
+}
