@@ -353,7 +353,9 @@ func TestWSStrictClient(t *testing.T) {
 	requireNode(t, "ws")
 	for _, mode := range []string{"client-close", "publisher-ends"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := startServer(t, nil)
+			// after the publisher leaves, the player waits -play-wait
+			// for the next one, then closes
+			srv := startServer(t, func(c *Config) { c.PlayWait.Duration = 500 * time.Millisecond })
 			stop := livePublisher(t, srv, "/live/strict")
 			out := filepath.Join(t.TempDir(), "ws.flv")
 			url := "ws://" + srv.HTTPAddr() + "/live/strict.flv?sign=x"

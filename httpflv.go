@@ -123,9 +123,10 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		proto = "ws"
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host}
+	id := s.hub.sessionID(proto)
+	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host, ID: id}
 	if err := s.auth.authorize(req); err != nil {
-		s.log.Info("http: play refused", "stream", streamPath(app, name), "reason", err, "remote", r.RemoteAddr)
+		s.refuse.note("play", refusalReason(err), r.RemoteAddr, streamPath(app, name), err)
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
@@ -152,7 +153,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		defer s.conns.untrack(conn)
 		defer conn.Close()
 		conn.SetDeadline(time.Time{})
-		play(conn, br, app, name)
+		play(conn, br, flvTarget{id, app, name})
 	}()
 }
 
@@ -188,7 +189,11 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 	return conn, conn, true
 }
 
-func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
+// flvTarget is what an HTTP-FLV or WS-FLV player plays, and its session
+// id (given before the hooks were asked).
+type flvTarget struct{ id, app, name string }
+
+func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
 	var wmu sync.Mutex
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
@@ -199,7 +204,7 @@ func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
 	finish := func(error) { conn.Close() }
-	s.runFLVPlayer(conn, protoFLV, &wmu, app, name, watch, finish)
+	s.runFLVPlayer(conn, protoFLV, &wmu, to, watch, finish)
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -215,7 +220,7 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 	return conn, br, true
 }
 
-func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
+func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
 	watch := func(p *player) {
@@ -240,7 +245,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
 		}
 		conn.Close()
 	}
-	s.runFLVPlayer(conn, protoWS, &ws.mu, app, name, watch, finish)
+	s.runFLVPlayer(conn, protoWS, &ws.mu, to, watch, finish)
 }
 
 // wsLingerBytes bounds what wsLinger reads and throws away.
@@ -297,19 +302,22 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	return err
 }
 
-// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the publication
-// ends or the client leaves. watch is the read side, run in its own
+// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
+// or no publisher comes for -play-wait (at first, and after one left).
+// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in its own
 // goroutine; it must stop the player when the client goes away. finish
 // ends the connection (given why the player stopped) and must make watch
 // return; runFLVPlayer returns when both are done.
 func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
-	app, name string, watch func(*player), finish func(error)) {
-	sess := s.hub.newSession(proto.String(), conn, func() { conn.Close() })
+	to flvTarget, watch func(*player), finish func(error)) {
+	sess := s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
 	defer s.hub.endSession(sess)
-	sess.setStream(app, name, false)
+	sess.setStream(to.app, to.name, false)
 	p := newPlayer(s.hub, sess, proto, conn, wmu)
 	p.startFn = flvStart(p)
-	stream := s.relays.addPlayer(app, name, p)
+	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
+	p.rewait = s.cfg.PlayWait.Duration
+	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
 	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()

@@ -210,7 +210,7 @@ func (r *recorder) run() {
 	if !r.fromStart {
 		r.p.joinNow(r.ring)
 	}
-	err := r.p.playRing(r.ring, false)
+	err := r.p.playRing(r.ring, startFirst)
 	r.p.stop()
 	wait()
 	r.drops.Store(r.p.drops.Load())

@@ -538,7 +538,7 @@ func (pr *pushRelay) once(first bool) error {
 	if !first {
 		p.joinNow(pr.ring)
 	}
-	err = p.playRing(pr.ring, false)
+	err = p.playRing(pr.ring, startFirst)
 	p.stop()
 	stopWait()
 	c.Close()
