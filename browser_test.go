@@ -770,14 +770,22 @@ func (w *wireRecorder) Write(p []byte) (int, error) {
 
 func (w *wireRecorder) SetWriteDeadline(time.Time) error { return nil }
 
-// writeGather records each slice of a batch as a write of its own
-// (hub.go's gatherWriter), so that the test sees the very slices.
-func (w *wireRecorder) writeGather(bufs [][]byte) error {
+// writeAll records each slice of a batch as a write of its own (the
+// recorder is its own frameWriter, writer.go), so that the test sees the
+// very slices.
+func (w *wireRecorder) writeAll(bufs [][]byte) (int, error) {
 	w.mu.Lock()
-	w.writes = append(w.writes, bufs...)
-	w.mu.Unlock()
-	return nil
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range bufs {
+		w.writes = append(w.writes, b)
+		n += len(b)
+	}
+	return n, nil
 }
+
+// tryWrite takes everything, as a socket with room does.
+func (w *wireRecorder) tryWrite(bufs [][]byte) (int, error) { return w.writeAll(bufs) }
 
 // sameBytes reports whether a and b are the same memory, not just equal.
 func sameBytes(a, b []byte) bool {
@@ -798,7 +806,7 @@ func TestPlayersShareEncodedBytes(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, proto := range protos {
 		recs[i] = &wireRecorder{}
-		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &sync.Mutex{})
+		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &writeLock{})
 		if proto == protoRTMP {
 			p.startFn = func(*headerSet, bool) error { return nil }
 		} else {

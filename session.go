@@ -93,7 +93,7 @@ type rtmpSession struct {
 	in sessionInput  // what cr reads: br, or a big buffer in front of it
 	cr *ChunkReader
 
-	wmu sync.Mutex
+	wmu writeLock
 	bw  *bufio.Writer
 	cw  *ChunkWriter
 
