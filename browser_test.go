@@ -207,10 +207,7 @@ func waitPlayers(t *testing.T, srv *Server, app, name string, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if s := srv.hub.lookup(app, name); s != nil {
-			s.mu.Lock()
-			got := len(s.players)
-			s.mu.Unlock()
-			if got >= n {
+			if s.playerCount() >= n {
 				return
 			}
 		}
@@ -555,10 +552,7 @@ func TestHTTPMalformedRequests(t *testing.T) {
 	// that played are gone with their connections: the victims remain.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		s := srv.hub.lookup("live", "v")
-		s.mu.Lock()
-		n := len(s.players)
-		s.mu.Unlock()
+		n := srv.hub.lookup("live", "v").playerCount()
 		if n == len(victims) {
 			break
 		}

@@ -54,6 +54,12 @@ func fanoutPlayers(n int, proto wireProto) (*gopRing, []*player, []*discardConn)
 	return newGOPRing(), players, conns
 }
 
+// ringHead is the seq of r's next frame.
+func ringHead(r *gopRing) uint64 {
+	_, _, head := r.window(0, nil, 0)
+	return head
+}
+
 // deliver is the per-player step of fan-out: read what is new, write it.
 func deliver(r *gopRing, p *player, cursor uint64, max int) uint64 {
 	p.borrow()
@@ -82,8 +88,8 @@ func TestFanoutNoPerPlayerAllocs(t *testing.T) {
 			t.Errorf("%v: %.1f allocations per frame across %d players", proto, allocs, len(players))
 		}
 		for i := range players {
-			if cursors[i] != r.head || conns[i].n == 0 {
-				t.Fatalf("%v player %d: cursor %d of %d, %d bytes", proto, i, cursors[i], r.head, conns[i].n)
+			if head := ringHead(r); cursors[i] != head || conns[i].n == 0 {
+				t.Fatalf("%v player %d: cursor %d of %d, %d bytes", proto, i, cursors[i], head, conns[i].n)
 			}
 		}
 	}
@@ -142,7 +148,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	r := newGOPRing()
 	fo := newFanout(h, r, 0)
 	fo.start.Do(func() {})
-	r.fan = fo
+	r.setFanOut(fo)
 	var wg sync.WaitGroup
 	tb.Cleanup(wg.Wait) // runs after the conns' cleanups (LIFO)
 	for i := 0; i < n; i++ {
@@ -196,8 +202,8 @@ func TestFanoutFastPathNoAllocs(t *testing.T) {
 	for _, sh := range fo.shards {
 		for _, s := range sh.seats {
 			attached++
-			if s.seq != r.head {
-				t.Errorf("player cursor %d, head %d", s.seq, r.head)
+			if s.seq != ringHead(r) {
+				t.Errorf("player cursor %d, head %d", s.seq, ringHead(r))
 			}
 		}
 	}

@@ -77,7 +77,7 @@ type sessionInfo struct {
 	outBytes atomic.Uint64
 	conn     *countingConn // the socket's byte counters (stats.go), nil if not a counted socket
 
-	playerOut atomic.Pointer[atomic.Uint64] // the live player's own count (player.sent), or nil
+	playerOut atomic.Pointer[atomic.Uint64] // the live socket player's own count (wireSink.sent), or nil
 }
 
 func (s *sessionInfo) setStream(app, name string, publisher bool) {
@@ -192,7 +192,7 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 		return nil, nil, ErrStreamBusy
 	}
 	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.fan = newFanout(h, s.ring, h.cfg.WriteDelay.Duration)
+	s.ring.setFanOut(newFanout(h, s.ring, h.cfg.WriteDelay.Duration))
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
@@ -516,10 +516,11 @@ func (p *player) waitReady(r *gopRing) error {
 // handed back, and takes its cursor back), else on the ring's wake
 // channel.
 func (p *player) idle(r *gopRing, wake <-chan struct{}) error {
-	if r.fan == nil || p.wire == nil || !p.wire.direct || p.cur.needKey || p.filtering() {
+	fo := r.fanOut()
+	if fo == nil || p.wire == nil || !p.wire.direct || p.cur.needKey || p.filtering() {
 		return p.wait(wake)
 	}
-	sh := r.fan.attach(p, p.cur)
+	sh := fo.attach(p, p.cur)
 	if sh == nil { // frames arrived meanwhile, or the ring closed
 		return nil
 	}

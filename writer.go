@@ -55,10 +55,11 @@ type playerConn interface {
 // true when the writer bypasses the connection's Write (its bytes are
 // counted by the player, not by the connection) and tryWrite can take
 // data: such players are written by the fan-out. A connection that is a
-// frameWriter itself (a test double) is used as it is.
+// frameWriter itself (a test double) is used as it is, by the player's
+// goroutine only.
 func newFrameWriter(c playerConn, timeout time.Duration) (w frameWriter, direct bool) {
 	if fw, ok := c.(frameWriter); ok {
-		return fw, true
+		return fw, false
 	}
 	if sw := newSendmsgWriter(c, timeout); sw != nil {
 		return sw, true
