@@ -171,7 +171,7 @@ func (f *Frame) joinHeaderChunks() [][]byte {
 
 // restampHeaders chunks every frame of h as an RTMP message, the audio and
 // video headers at ts; metadata keeps its own timestamp (0, see
-// rtmpSession.handleData).
+// rtmpSession.publishMessage, dataFrame).
 func restampHeaders(h *headerSet, ts uint32) [][]byte {
 	out := make([][]byte, len(h.frames))
 	for i, hf := range h.frames {

@@ -94,8 +94,17 @@ func (s *sessionInfo) stream() (app, name string, publisher bool) {
 
 // newSession registers a connection; remove it with endSession.
 func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo {
+	return h.newSessionAs(h.sessionID(proto), proto, c, closeFn)
+}
+
+// sessionID hands out the id of a session that starts later (an HTTP or
+// WS player is authorized, hooks included, before its session exists).
+func (h *Hub) sessionID(proto string) string { return newSessionID(proto, h.nextID.Add(1)) }
+
+// newSessionAs is newSession with an id from sessionID.
+func (h *Hub) newSessionAs(id, proto string, c net.Conn, closeFn func()) *sessionInfo {
 	s := &sessionInfo{
-		ID:         newSessionID(proto, h.nextID.Add(1)),
+		ID:         id,
 		Protocol:   proto,
 		RemoteAddr: c.RemoteAddr().String(),
 		Started:    time.Now(),
@@ -127,7 +136,9 @@ func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Unlock()
 }
 
-// kick closes the connection of session id; false if there is none.
+// kick closes the connection of session id; false if there is none. The
+// players of a kicked publisher wait for the next one, as when it leaves,
+// unless -kick-ends-players.
 func (h *Hub) kick(id string) bool {
 	h.mu.Lock()
 	s := h.sessions[id]
@@ -135,7 +146,11 @@ func (h *Hub) kick(id string) bool {
 	if s == nil {
 		return false
 	}
+	app, name, publisher := s.stream()
 	s.closeFn()
+	if publisher && h.cfg.KickEndsPlayers {
+		h.closePlayers(app, name)
+	}
 	return true
 }
 
@@ -151,6 +166,11 @@ type Stream struct {
 	changed chan struct{} // closed and replaced when ring changes
 	players map[*player]struct{}
 	pubAt   time.Time
+
+	// the timeline across publications (takeover.go)
+	clock *pubClock                // the current publication's
+	last  handoff                  // where the last ended one stopped
+	live  atomic.Pointer[pubClock] // clock, for the media path
 
 	// publication counters, reset per publish
 	videoFrames atomic.Uint64
@@ -181,33 +201,60 @@ func (h *Hub) lookup(app, name string) *Stream {
 
 // publish makes pub the publisher of app/name and returns the new ring.
 // It fails with ErrStreamBusy, before anything of pub's reaches the
-// stream, if the stream already has a publisher.
+// stream, if the stream already has a publisher (relays use it).
 func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, error) {
+	s, ring, _, err := h.publishOver(app, name, pub, false)
+	return s, ring, err
+}
+
+// publishOver is publish for a publisher that may take the stream over
+// from the current one, as -takeover allows (takeover.go). It returns
+// the session it replaced, if any, already being closed.
+func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*Stream, *gopRing, *sessionInfo, error) {
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
+	ring, old, err := s.startPublication(pub, takeover)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if old != nil {
+		old.closeFn()
+	}
+	pub.setStream(app, name, true)
+	return s, ring, old, nil
+}
+
+// startPublication makes pub the publisher of s, ending (and returning
+// the publisher of) the current publication when takeover allows it.
+func (s *Stream) startPublication(pub *sessionInfo, takeover bool) (*gopRing, *sessionInfo, error) {
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var old *sessionInfo
 	if s.ring != nil {
-		return nil, nil, ErrStreamBusy
+		if !takeover {
+			return nil, nil, ErrStreamBusy
+		}
+		var err error
+		if old, err = s.takeoverVictimLocked(s.hub.cfg, now); err != nil {
+			return nil, nil, err
+		}
 	}
-	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.setFanOut(newFanout(h, s.ring, h.cfg.WriteDelay.Duration))
+	s.ring, s.pub, s.pubAt = newGOPRing(), pub, now
+	s.ring.setFanOut(newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration))
+	s.startClockLocked(s.ring, now, s.hub.cfg.PlayWait.Duration)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
-	pub.setStream(app, name, true)
-	return s, s.ring, nil
+	return s.ring, old, nil
 }
 
 // unpublish ends ring's publication (a no-op if it is not current).
 func (s *Stream) unpublish(ring *gopRing) {
 	ring.close()
 	s.mu.Lock()
-	if s.ring == ring {
-		s.ring, s.pub = nil, nil
-		s.notifyLocked()
-	}
+	s.endedLocked(ring, time.Now())
 	s.mu.Unlock()
 	s.hub.collect(s)
 }
@@ -311,8 +358,10 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	switch {
 	case f.Type == TagVideo && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd|FlagCommand) == 0:
 		s.videoFrames.Add(1)
+		s.noteMedia(ring)
 	case f.Type == TagAudio && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd) == 0:
 		s.audioFrames.Add(1)
+		s.noteMedia(ring)
 	}
 	ring.append(f)
 }
@@ -346,7 +395,8 @@ type player struct {
 	// ends the player with the publication (HTTP-FLV, WS-FLV).
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
-	arrival arrival // where the player joined the publication live when it attached
+	rewait  time.Duration // how long to wait for the next publication after one ended (0: for ever)
+	arrival arrival       // where the player joined the publication live when it attached
 
 	noAudio, noVideo, paused atomic.Bool
 	drops                    atomic.Uint64
@@ -392,8 +442,14 @@ func newSinkPlayer(h *Hub, sess *sessionInfo, out sink) *player {
 	}
 }
 
-// protocol is the wire form a socket player writes.
-func (p *player) protocol() wireProto { return p.wire.proto }
+// protocol is the wire form a socket player writes; a recorder or a push
+// relay takes frames as FLV tags carry them.
+func (p *player) protocol() wireProto {
+	if p.wire == nil {
+		return protoFLV
+	}
+	return p.wire.proto
+}
 
 func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
 
@@ -421,29 +477,32 @@ func (p *player) run(firstWait time.Duration) error {
 	}
 	defer p.giveBack()
 	var prev *gopRing
-	for republish := false; ; republish = true {
+	for kind := startFirst; ; {
 		ring, err := p.stream.waitRing(prev, p.done, firstWait)
 		if err != nil {
 			return err
 		}
-		firstWait = 0
-		if err := p.playRing(ring, republish); err != nil {
+		firstWait = p.rewait
+		if err := p.playRing(ring, kind); err != nil {
 			return err
 		}
 		if p.endFn == nil {
 			return nil
 		}
+		prev, kind = ring, p.stream.nextStart(ring)
+		if kind == startHandover {
+			continue // no end message: the stream goes on
+		}
 		if err := p.endFn(); err != nil {
 			return err
 		}
-		prev = ring
 	}
 }
 
 // playRing sends one publication: start messages, headers, then frames
 // from the start point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
-	if err := p.start(r, republish); err != nil {
+func (p *player) playRing(r *gopRing, kind startKind) error {
+	if err := p.start(r, kind); err != nil {
 		return err
 	}
 	for {
@@ -474,22 +533,31 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 
 // start puts the player at its start point on r (waiting for a keyframe
 // when there is none yet) and sends the start messages and the headers.
-func (p *player) start(r *gopRing, republish bool) error {
+func (p *player) start(r *gopRing, kind startKind) error {
 	seq, hdrs, key := p.arrival.startPoint(r)
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if !r.holds(seq) { // a burst outran the wake-up
+		if kind != startFirst || !r.holds(seq) { // a burst outran the wake-up
+			// (a player that stays through a publisher change goes on
+			// from the new publication's first keyframe)
 			seq, hdrs, key = r.oldestKey()
 		}
 	}
 	p.borrow()
-	if err := p.startFn(r.headers(), republish); err != nil {
+	if kind != startHandover {
+		if err := p.startFn(r.headers(), kind == startAgain); err != nil {
+			return err
+		}
+	}
+	send := p.headersToSend(hdrs, kind)
+	p.cur.join(seq, key)
+	if err := p.writeHeaders(send, key, r.newestTimestamp()); err != nil {
 		return err
 	}
-	p.cur.join(seq, key)
-	return p.writeHeaders(hdrs, key, r.newestTimestamp())
+	p.cur.lastHdrs = hdrs
+	return nil
 }
 
 // joinNow makes the player join r (live now) at its join point of this

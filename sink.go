@@ -116,9 +116,12 @@ func (ws *wireSink) sendHeaders(h *headerSet, key *Frame, ts uint32, skip func(*
 	}
 	var rtmp [][]byte
 	if ws.proto == protoRTMP {
-		if key != nil && key.headers == h {
+		switch {
+		case key != nil && key.headers == h:
 			rtmp = key.joinHeaderChunks()
-		} else {
+		case key != nil: // some of its headers (takeover.go)
+			rtmp = restampHeaders(h, key.Timestamp)
+		default:
 			rtmp = restampHeaders(h, ts)
 		}
 	}
