@@ -304,12 +304,11 @@ func (h *Hub) takeoverWait(app, name string, now time.Time) time.Duration {
 // publisherSilence is how long the current publication has carried no
 // media (0 without one).
 func (s *Stream) publisherSilence(now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clock == nil {
+	c := s.live.Load() // the current publication's clock, without s.mu
+	if c == nil {
 		return 0
 	}
-	return s.clock.idleFor(now)
+	return c.idleFor(now)
 }
 
 // awaitTakeover holds a publish of app/name while its publisher may soon
