@@ -235,11 +235,11 @@ func (s *Stream) nextStart(ring *gopRing) startKind {
 // the change), where only those that changed are sent. An RTMP player
 // told NetStream.Play.PublishNotify gets them all, as a new stream.
 func (p *player) headersToSend(hdrs *headerSet, kind startKind) *headerSet {
-	goesOn := kind == startHandover || kind == startAgain && p.proto != protoRTMP
-	if !goesOn || p.lastHdrs == nil {
+	goesOn := kind == startHandover || kind == startAgain && p.protocol() != protoRTMP
+	if !goesOn || p.cur.lastHdrs == nil {
 		return hdrs
 	}
-	return hdrs.changedSince(p.lastHdrs)
+	return hdrs.changedSince(p.cur.lastHdrs)
 }
 
 // changedSince returns the headers of h that old does not hold byte for
@@ -304,12 +304,11 @@ func (h *Hub) takeoverWait(app, name string, now time.Time) time.Duration {
 // publisherSilence is how long the current publication has carried no
 // media (0 without one).
 func (s *Stream) publisherSilence(now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clock == nil {
+	c := s.live.Load() // the current publication's clock, without s.mu
+	if c == nil {
 		return 0
 	}
-	return s.clock.idleFor(now)
+	return c.idleFor(now)
 }
 
 // awaitTakeover holds a publish of app/name while its publisher may soon
