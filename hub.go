@@ -215,7 +215,8 @@ func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*S
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
-	ring, old, err := s.startPublication(pub, takeover)
+	ring := newGOPRing()
+	old, err := s.startPublication(pub, takeover, ring, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -226,29 +227,38 @@ func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*S
 	return s, ring, old, nil
 }
 
-// startPublication makes pub the publisher of s, ending (and returning
-// the publisher of) the current publication when takeover allows it.
-func (s *Stream) startPublication(pub *sessionInfo, takeover bool) (*gopRing, *sessionInfo, error) {
+// startPublication makes ring, published by pub, the publication of s,
+// ending (and returning the publisher of) the current one when takeover
+// allows it. clock is ring's timeline when it was made before (nil: a
+// new one).
+func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing, clock *pubClock) (*sessionInfo, error) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ring.ended() { // a reserved one whose publisher left (takeover.go)
+		return nil, errReservationGone
+	}
 	var old *sessionInfo
 	if s.ring != nil {
 		if !takeover {
-			return nil, nil, ErrStreamBusy
+			return nil, ErrStreamBusy
 		}
 		var err error
 		if old, err = s.takeoverVictimLocked(s.hub.cfg, now); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	s.ring, s.pub, s.pubAt = newGOPRing(), pub, now
+	if clock == nil {
+		clock = s.newClockLocked(ring, now, s.hub.cfg.PlayWait.Duration)
+	}
+	s.ring, s.pub, s.pubAt = ring, pub, now
 	s.ring.fan = newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration)
-	s.startClockLocked(s.ring, now, s.hub.cfg.PlayWait.Duration)
+	s.clock, s.last = clock, handoff{}
+	s.live.Store(clock)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
-	return s.ring, old, nil
+	return old, nil
 }
 
 // unpublish ends ring's publication (a no-op if it is not current).
@@ -562,9 +572,10 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if kind != startFirst || !r.holds(cursor) { // a burst outran the wake-up
-			// (a player that stays through a publisher change goes on
-			// from the new publication's first keyframe)
+		switch {
+		case kind == startHandover: // the stream goes on from its newest keyframe
+			cursor, hdrs, key = r.joinPoint()
+		case kind == startAgain || !r.holds(cursor): // a burst outran the wake-up
 			cursor, hdrs, key = r.oldestKey()
 		}
 	}
