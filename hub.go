@@ -402,8 +402,9 @@ type player struct {
 
 	// startFn is called when the player starts on a publication, before
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
-	// file header). endFn is called when the publication ends; a nil endFn
-	// ends the player with the publication (HTTP-FLV, WS-FLV).
+	// file header). endFn is called when the publication ends and no other
+	// has replaced it (takeover.go: nextStart); a nil endFn ends the
+	// player with the publication (push relays, recordings).
 	attachedTo *gopRing // the publication live when the player attached (nil: none)
 	arrival    struct { // attachedTo's join point when the player attached
 		seq  uint64
