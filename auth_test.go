@@ -122,7 +122,7 @@ func checkLateJoin(t *testing.T, url string) {
 
 func fmtValue(v any) string { b, _ := json.Marshal(v); return string(b) }
 
-// Done-when 2 and 3: signed URLs made as NMS makes them are accepted;
+// Signed URLs made as NMS makes them are accepted;
 // expired, tampered or missing ones are refused with Publish.Unauthorized
 // or Play.Failed (RTMP), 401/403 (HTTP, WS), before any media flows; a
 // refused or duplicate publisher changes nothing in the live stream.

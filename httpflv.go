@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -194,7 +193,7 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 type flvTarget struct{ id, app, name string }
 
 func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
-	var wmu sync.Mutex
+	var wmu writeLock
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
@@ -284,7 +283,7 @@ func wsEndReason(err error) string {
 // wsSender writes control frames of the read side under the same lock as
 // the player's media; after a close frame nothing more is sent.
 type wsSender struct {
-	mu        sync.Mutex
+	mu        writeLock
 	conn      net.Conn
 	timeout   time.Duration
 	closeSent bool
@@ -308,7 +307,7 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 // goroutine; it must stop the player when the client goes away. finish
 // ends the connection (given why the player stopped) and must make watch
 // return; runFLVPlayer returns when both are done.
-func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
+func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 	to flvTarget, watch func(*player), finish func(error)) {
 	sess := s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
 	defer s.hub.endSession(sess)
@@ -357,7 +356,7 @@ func flvStart(p *player) func(*headerSet, bool) error {
 		}
 		hdr := AppendFLVHeader(nil, h.hasAudio, h.hasVideo)
 		var bufs [][]byte
-		if p.proto == protoWS {
+		if p.protocol() == protoWS {
 			bufs = append(bufs, appendWSHeader(nil, true, WSBinary, len(hdr)))
 		}
 		return p.writeBufs(append(bufs, hdr))

@@ -11,25 +11,50 @@
 //
 // # Data flow
 //
-//	publisher (TCP)
-//	  -> handshake.go   C0/C1/C2 <-> S0/S1/S2 (simple, or Flash digest)
-//	  -> chunk.go       chunks -> whole messages (per chunk stream state)
-//	  -> session.go     AMF0 commands (amf0.go): connect, publish, play, ...
-//	  -> flvmux.go      each audio/video/data message classified from its
-//	                    tag header (sequence header, keyframe, ...), legacy
-//	                    FLV and Enhanced RTMP alike
-//	  -> hub.go         streams by "/app/name": one publisher, many players
-//	  -> gop.go         the GOP ring: each payload stored once, with each
-//	                    protocol's framing bytes built once around it;
-//	                    held for late joiners, read by cursors
-//	  -> players        one gathered write (sendmsg, nbwrite_linux.go) per
-//	                    batch of frames: caught-up players from per-CPU
-//	                    fan-out workers, others from their own goroutine
-//	                    (hub.go):
-//	       RTMP         pre-built chunk headers + payload (chunk.go)
-//	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
-//	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
-//	api.go              NMS-compatible JSON API, Prometheus text, status page
+// One video frame, from the publisher's socket to each player's, every
+// hop with its function (file):
+//
+//	read(2)
+//	  -> rawReader.Read          nbwrite_linux.go  (a plain Read elsewhere)
+//	  -> countingConn.Read       countconn.go      counts the socket's bytes
+//	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
+//	                                               (swapReader: 64 KB once it publishes)
+//	  -> ChunkReader.ReadMessage chunk.go          chunks -> one whole message
+//	  -> rtmpSession.serve       session.go        (after serverHandshake, handshake.go)
+//	  -> rtmpSession.handle      session.go        rtmpConn.control answers acks/pings
+//	  -> rtmpSession.publishMessage  session.go    a publisher's audio/video/data
+//	  -> messageFrame            session.go        ClassifyTag (flvmux.go): sequence
+//	                                               header, keyframe, codec, Enhanced RTMP
+//	  -> newFrame                gop.go            payload kept once, each protocol's
+//	                                               framing built once around it
+//	  -> Stream.append           hub.go            frame counters
+//	  -> gopRing.append          gop.go            the GOP ring: held for late joiners,
+//	                                               wakes the fan-out
+//	  -> fanout.work             fanout.go         one worker per CPU and stream
+//	  -> fanShard.pass           fanout.go         the ring read once per pass
+//	                                               (gopRing.window) for all its players
+//	  -> fanShard.push           fanout.go         caught-up players: Frame.appendWire
+//	  -> nbWriter.try            nbwrite_linux.go  one non-blocking gathered write
+//	  -> sendmsg(2)
+//
+// A player that is behind (joining, or its socket full) writes from its
+// own goroutine: player.run -> player.playRing -> player.writeFrames ->
+// player.writeBufs -> player.writeLocked (hub.go) -> nbWriter.wait
+// (nbwrite_linux.go) -> sendmsg(2), or player.writeFlat -> write(2) for
+// TLS. What each protocol's write carries:
+//
+//	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
+//	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
+//	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
+//
+// Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
+// relays.publishStarted -> relays.startRecording (a recorder plays the
+// ring into a file: recorder.writeTag) and relays.startPush (a pushRelay
+// plays it into a Client: pushTag -> Client.WriteMedia -> rtmpConn.write);
+// a player's relays.addPlayer -> relays.ensurePull on an edge: an
+// edgePull's Client.ReadMessage -> messageFrame -> Stream.append, as a
+// session's. The JSON API, Prometheus text and status page are api.go's,
+// from the sampler of stats.go.
 //
 // # Specifications
 //
@@ -45,10 +70,11 @@
 //
 // # Connection lifecycle
 //
-// As net/http's server: an accept loop that backs off on temporary errors,
-// one goroutine per connection that starts with a deferred
-// recover-and-close, and live connections tracked under a mutex so that
-// SIGINT/SIGTERM can stop accepting, close every session and exit 0.
+// As net/http's server (connTracker, conntrack.go): an accept loop that
+// backs off on temporary errors, one goroutine per connection that starts
+// with a deferred recover-and-close, and live connections tracked under a
+// mutex so that SIGINT/SIGTERM can stop accepting, close every session and
+// exit 0.
 package main
 
 import (

@@ -2,10 +2,10 @@
 // command layer on top of the chunk stream.
 //
 // Adobe RTMP 1.0 specification sections implemented here:
-//   - 5.4 protocol control: Window Acknowledgement Size, Set Peer
-//     Bandwidth and Acknowledgement, sent and answered (chunk.go builds them)
-//   - 6.2 / 7.1.7 user control: StreamBegin, StreamEOF, PingRequest ->
-//     PingResponse
+//   - 5.4 protocol control: Window Acknowledgement Size and Set Peer
+//     Bandwidth sent after connect (chunk.go builds them; acknowledgements
+//     and pings are the connection layer's, rtmpconn.go)
+//   - 6.2 / 7.1.7 user control: StreamBegin, StreamEOF
 //   - 7.2.1 NetConnection commands: connect (7.2.1.1), call, createStream
 //     (7.2.1.3) and the replies _result / _error
 //   - 7.2.2 NetStream commands: play (7.2.2.1), deleteStream (7.2.2.3),
@@ -23,8 +23,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -82,27 +80,18 @@ type CommandError struct {
 func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": " + e.Reason }
 
 // rtmpSession is the state of one RTMP connection. Its goroutine reads;
-// writes happen under wmu (the player goroutine writes media too).
+// writes go through rc, whose write lock the player goroutine shares.
 type rtmpSession struct {
 	env  serverEnv
 	hub  *Hub
 	conn net.Conn
 	log  *slog.Logger
 	info *sessionInfo
+	rc   *rtmpConn
 
-	br *bufio.Reader // the connection's small read buffer
-	in sessionInput  // what cr reads: br, or a big buffer in front of it
-	cr *ChunkReader
-
-	wmu sync.Mutex
-	bw  *bufio.Writer
-	cw  *ChunkWriter
-
-	app        string
-	connected  bool
-	peerWindow uint32 // the peer's Window Acknowledgement Size
-	acked      uint64 // BytesRead when we last acknowledged
-	lastRead   time.Time
+	app       string
+	connected bool
+	lastRead  time.Time
 
 	pubStream *Stream
 	pubRing   *gopRing
@@ -126,27 +115,25 @@ type rtmpSession struct {
 func serveRTMPSession(env serverEnv, c net.Conn) {
 	sess := newRTMPSession(env, c)
 	defer sess.cleanup()
-	sess.logEnd(sess.serve())
+	logSessionEnd(sess.log, sess.serve())
 }
 
 func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
 	sess := &rtmpSession{env: env, hub: env.hub, conn: c,
-		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
-	sess.in.r = sess.br
+		rc: newRTMPConn(c, sessionReadBuffer, sessionWriteBuffer, env.cfg.WriteTimeout.Duration)}
 	sess.info = env.hub.newSession("rtmp", c, func() { c.Close() })
 	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
-	sess.cw = NewChunkWriter(sess.bw)
 	return sess
 }
 
-// logEnd logs why the session ended: at debug level when it ended as
+// logSessionEnd logs why a session ended: at debug level when it ended as
 // sessions do.
-func (s *rtmpSession) logEnd(err error) {
+func logSessionEnd(log *slog.Logger, err error) {
 	switch {
 	case err == nil, errors.Is(err, ErrSessionClosed), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		s.log.Debug("rtmp session ended", "err", err)
+		log.Debug("rtmp session ended", "err", err)
 	default:
-		s.log.Info("rtmp session closed", "reason", err)
+		log.Info("rtmp session closed", "reason", err)
 	}
 }
 
@@ -157,14 +144,14 @@ func (s *rtmpSession) serve() error {
 	}
 	for {
 		s.extendReadDeadline()
-		m, err := s.cr.ReadMessage()
+		m, err := s.rc.readMessage()
 		if err != nil {
 			return err
 		}
 		if err := s.handle(&m); err != nil {
 			return err
 		}
-		if err := s.acknowledge(); err != nil {
+		if err := s.rc.acknowledge(); err != nil {
 			return err
 		}
 	}
@@ -173,37 +160,16 @@ func (s *rtmpSession) serve() error {
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
 	s.conn.SetDeadline(time.Now().Add(s.env.cfg.HandshakeTimeout.Duration))
-	digest, err := serverHandshake(struct {
-		io.Reader
-		io.Writer
-	}{s.br, s.conn})
+	digest, err := serverHandshake(s.rc.handshakeIO())
 	if err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	s.log.Debug("handshake done", "digest", digest)
-	s.cr = NewChunkReader(&s.in, ChunkLimits{
+	s.rc.startReading(ChunkLimits{
 		MaxMessageSize:  uint32(s.env.cfg.MaxMessageSize),
 		MaxChunkStreams: s.env.cfg.MaxChunkStreams,
 	})
 	return nil
-}
-
-// sessionInput is the reader under the session's ChunkReader, which it
-// keeps for the whole connection; a bufio.Reader cannot grow, so a
-// session that starts to publish swaps in a bigger one that reads from
-// the small one (what the small one still holds comes first: no byte is
-// lost or reordered). The swap happens between messages, and the
-// ChunkReader holds no bytes of its own beyond the message it returned.
-type sessionInput struct{ r io.Reader }
-
-func (in *sessionInput) Read(p []byte) (int, error) { return in.r.Read(p) }
-
-// bufferForMedia puts publishReadBuffer in front of the session's reader,
-// once (a session may publish again after FCUnpublish).
-func (s *rtmpSession) bufferForMedia() {
-	if s.in.r == io.Reader(s.br) {
-		s.in.r = bufio.NewReaderSize(s.br, publishReadBuffer)
-	}
 }
 
 // extendReadDeadline keeps the read deadline: the handshake timeout until
@@ -223,17 +189,6 @@ func (s *rtmpSession) extendReadDeadline() {
 	}
 }
 
-// acknowledge sends an Acknowledgement each time the peer's window of
-// bytes has been received (section 5.4.3).
-func (s *rtmpSession) acknowledge() error {
-	n := s.cr.BytesRead()
-	if s.peerWindow == 0 || n-s.acked < uint64(s.peerWindow) {
-		return nil
-	}
-	s.acked = n
-	return s.write(ackMessage(uint32(n)))
-}
-
 // cleanup ends whatever the session was doing.
 func (s *rtmpSession) cleanup() {
 	s.endPublish()
@@ -242,8 +197,12 @@ func (s *rtmpSession) cleanup() {
 	s.hub.endSession(s.info)
 }
 
-// handle dispatches one message by type.
+// handle dispatches one message by type, after the connection layer's
+// control messages (Window Acknowledgement Size, ping).
 func (s *rtmpSession) handle(m *Message) error {
+	if handled, err := s.rc.control(m); handled {
+		return err
+	}
 	switch m.Type {
 	case MsgCommandAMF0:
 		return s.handleCommand(m, m.Payload)
@@ -253,65 +212,27 @@ func (s *rtmpSession) handle(m *Message) error {
 			return &CommandError{"amf3", "empty payload"}
 		}
 		return s.handleCommand(m, m.Payload[1:])
-	case MsgAudio, MsgVideo:
-		return s.handleMedia(m)
-	case MsgDataAMF0, MsgDataAMF3:
-		return s.handleData(m)
-	case MsgUserControl:
-		return s.handleUserControl(m)
-	case MsgWindowAckSize:
-		return s.handleWindowAckSize(m)
+	case MsgAudio, MsgVideo, MsgDataAMF0, MsgDataAMF3:
+		return s.publishMessage(m)
 	}
-	// Acknowledgement, Set Peer Bandwidth, shared objects, aggregates:
-	// nothing to do for a live server.
+	// Acknowledgement, Set Peer Bandwidth, other user control events,
+	// shared objects, aggregates: nothing to do for a live server.
 	return nil
 }
 
-func (s *rtmpSession) handleUserControl(m *Message) error {
-	ev, args, err := parseUserControl(m.Payload)
-	if err != nil {
-		return err
-	}
-	if ev == PingRequest && len(args) > 0 {
-		return s.write(userControlMessage(PingResponse, args[0]))
-	}
-	return nil
-}
-
-func (s *rtmpSession) handleWindowAckSize(m *Message) error {
-	if len(m.Payload) < 4 {
-		return &CommandError{"window ack size", "short payload"}
-	}
-	s.peerWindow = uint32(m.Payload[0])<<24 | uint32(m.Payload[1])<<16 | uint32(m.Payload[2])<<8 | uint32(m.Payload[3])
-	return nil
-}
-
-// write sends messages from the session in one flush.
+// write sends messages from the session in one flush, each on the chunk
+// stream of its kind.
 func (s *rtmpSession) write(msgs ...Message) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(s.env.cfg.WriteTimeout.Duration))
 	for i := range msgs {
-		csid := uint32(csidCommand)
+		msgs[i].CSID = csidCommand
 		switch msgs[i].Type {
 		case MsgSetChunkSize, MsgAbort, MsgAck, MsgUserControl, MsgWindowAckSize, MsgSetPeerBandwidth:
-			csid = csidProtocolControl
+			msgs[i].CSID = csidProtocolControl
 		case MsgDataAMF0:
-			csid = csidStatus
-		}
-		var err error
-		if msgs[i].Type == MsgSetChunkSize {
-			// announce and switch in one step, so the writer's chunk
-			// size always matches what the peer was told
-			err = s.cw.SetChunkSize(binary.BigEndian.Uint32(msgs[i].Payload))
-		} else {
-			err = s.cw.WriteMessage(csid, &msgs[i])
-		}
-		if err != nil {
-			return err
+			msgs[i].CSID = csidStatus
 		}
 	}
-	return s.bw.Flush()
+	return s.rc.write(msgs...)
 }
 
 // amfMessage builds a command (or data) message from AMF0 values.
@@ -487,7 +408,8 @@ func (s *rtmpSession) rejectConnect(c *rtmpCommand, reason error) error {
 }
 
 // connectProperties is the first _result object of connect: server
-// version and capabilities, plus the Enhanced RTMP answers (enhanced.go).
+// version and capabilities, plus the Enhanced RTMP answers
+// (enhancedConnectReply, at the end of this file).
 func connectProperties(req Object) Object {
 	props := Object{{"fmsVer", "FMS/3,0,1,123"}, {"capabilities", 31.0}, {"mode", 1.0}}
 	return append(props, enhancedConnectReply(req)...)
@@ -556,8 +478,10 @@ func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
 }
 
 // onPublish makes this session the stream's publisher. A refused
-// publisher gets NetStream.Publish.BadName and is closed before any of its
-// media is read (DESIGN.md property 5).
+// publisher gets NetStream.Publish.BadName (or .Unauthorized) and its
+// connection is closed before any of its media is read: nothing a refused
+// publisher sends reaches the ring, and the stream's current publisher
+// and players never notice the attempt.
 func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
@@ -580,7 +504,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
 	s.pubClock = stream.clockOf(ring)
-	s.bufferForMedia()
+	s.rc.growReadBuffer(publishReadBuffer) // once: a session may publish again after FCUnpublish
 	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
@@ -595,7 +519,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, d time.Duration) error {
 	stream, ring, clock := s.hub.reserve(s.app, name, s.info)
 	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
-	s.bufferForMedia()
+	s.rc.growReadBuffer(publishReadBuffer)
 	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
 	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
 	return s.write(userControlMessage(StreamBegin, sid),
@@ -637,34 +561,40 @@ func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string)
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
 
-// handleMedia classifies an audio or video message and appends it to the
-// ring. Media from a connection that is not publishing is dropped.
-func (s *rtmpSession) handleMedia(m *Message) error {
-	if s.pubRing == nil || len(m.Payload) == 0 {
-		return nil
-	}
-	info, err := ClassifyTag(TagType(m.Type), m.Payload)
-	if err != nil {
-		s.log.Debug("unclassified media passed through", "err", err)
-	}
-	ts := s.pubClock.stamp(m.Timestamp)
-	s.pubStream.append(s.pubRing, newFrame(TagType(m.Type), ts, info, m.Payload))
-	return nil
-}
-
-// handleData appends a publisher's data message to the stream (see
-// dataFrame).
-func (s *rtmpSession) handleData(m *Message) error {
+// publishMessage appends a publisher's audio, video or data message to
+// its stream (see messageFrame). Media from a connection that is not
+// publishing is dropped.
+func (s *rtmpSession) publishMessage(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
-	m.Timestamp = s.pubClock.shift(m.Timestamp)
-	f, err := dataFrame(m)
+	s.pubClock.restamp(m)
+	f, err := messageFrame(m, s.log)
 	if f == nil || err != nil {
 		return err
 	}
 	s.pubStream.append(s.pubRing, f)
 	return nil
+}
+
+// messageFrame turns a publisher's audio, video or data message into the
+// frame of the hub its players get: the one path from an RTMP message to
+// the GOP ring, for sessions and edge pulls alike. Audio and video are
+// classified from their tag header (flvmux.go) and pass through even when
+// the classifier does not know them; an empty one is no frame (nil). Data
+// messages: see dataFrame.
+func messageFrame(m *Message, log *slog.Logger) (*Frame, error) {
+	if m.Type == MsgDataAMF0 || m.Type == MsgDataAMF3 {
+		return dataFrame(m)
+	}
+	if len(m.Payload) == 0 {
+		return nil, nil
+	}
+	info, err := ClassifyTag(TagType(m.Type), m.Payload)
+	if err != nil {
+		log.Debug("unclassified media passed through", "err", err)
+	}
+	return newFrame(TagType(m.Type), m.Timestamp, info, m.Payload), nil
 }
 
 // dataFrame turns a data message into the frame players get:
@@ -776,7 +706,7 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
-	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
+	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, s.rc.writeLock())
 	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()

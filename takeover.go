@@ -234,11 +234,11 @@ func (s *Stream) nextStart(ring *gopRing) startKind {
 // the change), where only those that changed are sent. An RTMP player
 // told NetStream.Play.PublishNotify gets them all, as a new stream.
 func (p *player) headersToSend(hdrs *headerSet, kind startKind) *headerSet {
-	goesOn := kind == startHandover || kind == startAgain && p.proto != protoRTMP
-	if !goesOn || p.lastHdrs == nil {
+	goesOn := kind == startHandover || kind == startAgain && p.protocol() != protoRTMP
+	if !goesOn || p.cur.lastHdrs == nil {
 		return hdrs
 	}
-	return hdrs.changedSince(p.lastHdrs)
+	return hdrs.changedSince(p.cur.lastHdrs)
 }
 
 // changedSince returns the headers of h that old does not hold byte for
@@ -303,12 +303,11 @@ func (h *Hub) takeoverWait(app, name string, now time.Time) time.Duration {
 // publisherSilence is how long the current publication has carried no
 // media (0 without one).
 func (s *Stream) publisherSilence(now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clock == nil {
+	c := s.live.Load() // the current publication's clock, without s.mu
+	if c == nil {
 		return 0
 	}
-	return s.clock.idleFor(now)
+	return c.idleFor(now)
 }
 
 // reserve makes a publication of app/name by pub that waits to take the
@@ -320,10 +319,8 @@ func (h *Hub) reserve(app, name string, pub *sessionInfo) (*Stream, *gopRing, *p
 	h.mu.Unlock()
 	ring := newGOPRing()
 	c := newPubClock(ring, time.Now())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clock != nil && len(s.players) > 0 {
-		c.floor, c.rebased = s.clock.next()
+	if cur := s.live.Load(); cur != nil && s.playerCount() > 0 {
+		c.floor, c.rebased = cur.next()
 	}
 	return s, ring, c
 }
@@ -344,4 +341,15 @@ func (s *Stream) promote(ring *gopRing, clock *pubClock, pub *sessionInfo) (*ses
 	}
 	pub.setStream(s.App, s.Name, true)
 	return old, nil
+}
+
+// restamp moves a publisher's message onto the publication's timeline
+// (stamp for audio and video, shift for data), before its frame is built.
+func (c *pubClock) restamp(m *Message) {
+	switch {
+	case m.Type == MsgDataAMF0 || m.Type == MsgDataAMF3:
+		m.Timestamp = c.shift(m.Timestamp)
+	case len(m.Payload) > 0:
+		m.Timestamp = c.stamp(m.Timestamp)
+	}
 }
