@@ -214,7 +214,8 @@ func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*S
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
-	ring, old, err := s.startPublication(pub, takeover)
+	ring := newGOPRing()
+	old, err := s.startPublication(pub, takeover, ring, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -225,29 +226,38 @@ func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*S
 	return s, ring, old, nil
 }
 
-// startPublication makes pub the publisher of s, ending (and returning
-// the publisher of) the current publication when takeover allows it.
-func (s *Stream) startPublication(pub *sessionInfo, takeover bool) (*gopRing, *sessionInfo, error) {
+// startPublication makes ring, published by pub, the publication of s,
+// ending (and returning the publisher of) the current one when takeover
+// allows it. clock is ring's timeline when it was made before (nil: a
+// new one).
+func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing, clock *pubClock) (*sessionInfo, error) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ring.ended() { // a reserved one whose publisher left (takeover.go)
+		return nil, errReservationGone
+	}
 	var old *sessionInfo
 	if s.ring != nil {
 		if !takeover {
-			return nil, nil, ErrStreamBusy
+			return nil, ErrStreamBusy
 		}
 		var err error
 		if old, err = s.takeoverVictimLocked(s.hub.cfg, now); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	s.ring, s.pub, s.pubAt = newGOPRing(), pub, now
+	if clock == nil {
+		clock = s.newClockLocked(ring, now, s.hub.cfg.PlayWait.Duration)
+	}
+	s.ring, s.pub, s.pubAt = ring, pub, now
 	s.ring.setFanOut(newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration))
-	s.startClockLocked(s.ring, now, s.hub.cfg.PlayWait.Duration)
+	s.clock, s.last = clock, handoff{}
+	s.live.Store(clock)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
-	return s.ring, old, nil
+	return old, nil
 }
 
 // unpublish ends ring's publication (a no-op if it is not current).
@@ -391,8 +401,9 @@ type player struct {
 
 	// startFn is called when the player starts on a publication, before
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
-	// file header). endFn is called when the publication ends; a nil endFn
-	// ends the player with the publication (HTTP-FLV, WS-FLV).
+	// file header). endFn is called when the publication ends and no other
+	// has replaced it (takeover.go: nextStart); a nil endFn ends the
+	// player with the publication (push relays, recordings).
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
 	rewait  time.Duration // how long to wait for the next publication after one ended (0: for ever)
@@ -539,9 +550,10 @@ func (p *player) start(r *gopRing, kind startKind) error {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if kind != startFirst || !r.holds(seq) { // a burst outran the wake-up
-			// (a player that stays through a publisher change goes on
-			// from the new publication's first keyframe)
+		switch {
+		case kind == startHandover: // the stream goes on from its newest keyframe
+			seq, hdrs, key = r.joinPoint()
+		case kind == startAgain || !r.holds(seq): // a burst outran the wake-up
 			seq, hdrs, key = r.oldestKey()
 		}
 	}

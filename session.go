@@ -96,6 +96,7 @@ type rtmpSession struct {
 	pubStream *Stream
 	pubRing   *gopRing
 	pubClock  *pubClock   // its timeline (takeover.go)
+	reserved  *time.Timer // a publish waiting to take the stream over (publishReserved)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
 
@@ -494,7 +495,9 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	awaitTakeover(s.hub, s.env.conns.stopping(), s.app, name)
+	if d := s.hub.takeoverWait(s.app, name, time.Now()); d > 0 {
+		return s.publishReserved(sid, name, req, d)
+	}
 	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
@@ -506,6 +509,37 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// publishReserved starts a publish that waits d to take the stream over
+// from a publisher that went silent (takeover.go): the publisher is told
+// Publish.Start and sends at once, its frames are held, and when d is
+// over it either goes live with them or, if the old publisher sent again,
+// gets NetStream.Publish.BadName and is closed.
+func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, d time.Duration) error {
+	stream, ring, clock := s.hub.reserve(s.app, name, s.info)
+	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
+	s.rc.growReadBuffer(publishReadBuffer)
+	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
+	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// promote ends the wait of publishReserved (on the timer's goroutine).
+func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
+	old, err := stream.promote(ring, clock, s.info)
+	switch {
+	case errors.Is(err, errReservationGone):
+		return
+	case err != nil:
+		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
+		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
+		s.conn.Close()
+		return
+	}
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
+	s.env.relays.publishStarted(stream, ring)
 }
 
 // logPublish logs a publish, and the publisher it took the stream over
@@ -605,6 +639,10 @@ func dataFrame(m *Message) (*Frame, error) {
 func (s *rtmpSession) endPublish() {
 	if s.pubRing == nil {
 		return
+	}
+	if s.reserved != nil {
+		s.reserved.Stop()
+		s.reserved = nil
 	}
 	s.pubStream.unpublish(s.pubRing)
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
