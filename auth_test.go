@@ -297,7 +297,7 @@ func TestHooks(t *testing.T) {
 	checkPlayRefused(t, rtmpURL(srv, "/live/ok?deny=1"))
 	checkHTTPPlay(t, srv, "/live/ok.flv?deny=1", 403)
 	checkHTTPPlay(t, srv, "/live/ok.flv", 200)
-	if ev := rec.next(t, "play", "flv"); ev.Name != "ok" || ev.Query != "deny=1" || ev.ID != "" {
+	if ev := rec.next(t, "play", "flv"); ev.Name != "ok" || ev.Query != "deny=1" || !strings.HasPrefix(ev.ID, "FLV-") {
 		t.Errorf("http play event %+v", ev)
 	}
 	if ev := rec.next(t, "play", "flv"); ev.Name != "ok" || ev.Query != "" {

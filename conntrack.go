@@ -24,6 +24,7 @@ import (
 type connTracker struct {
 	maxConns, maxPerIP int // 0: no limit
 	log                *slog.Logger
+	refuse             *refusalLog // connections refused by a limit
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -33,8 +34,8 @@ type connTracker struct {
 	stop    chan struct{} // closed by shutdown: background loops end
 }
 
-func newConnTracker(cfg *Config, log *slog.Logger) *connTracker {
-	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log,
+func newConnTracker(cfg *Config, log *slog.Logger, refuse *refusalLog) *connTracker {
+	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log, refuse: refuse,
 		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int), stop: make(chan struct{})}
 }
 
@@ -100,10 +101,10 @@ func (t *connTracker) track(c net.Conn) bool {
 	case t.closing:
 		return false
 	case t.maxConns > 0 && len(t.conns) >= t.maxConns:
-		t.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
+		t.refuse.note("connection", "limit", c.RemoteAddr().String(), "", errMaxConns)
 		return false
 	case t.maxPerIP > 0 && t.perIP[ip] >= t.maxPerIP:
-		t.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
+		t.refuse.note("connection", "limit", c.RemoteAddr().String(), "", errMaxConnsPerIP)
 		return false
 	}
 	t.conns[c] = struct{}{}

@@ -860,49 +860,56 @@ func (f *Frame) sampleDuration(t *mp4Track) uint32 {
 // ---------------------------------------------------------------------------
 // Progressive MP4 players: the init segment instead of header tags.
 
-// writeMP4Init is an MP4 player's header step: the init segment of h the
-// first time; nothing when h's init is the one already sent; a different
-// one ends the response (errMP4CodecChanged).
-func (p *player) writeMP4Init(h *headerSet) error {
-	p.lastHdrs = h
+// mp4State is what the sink of an MP4 player remembers (sink.go): the
+// init segment it sent, and the newest header set found to have that
+// same init segment.
+type mp4State struct {
+	sent []byte
+	hdrs *headerSet
+}
+
+// accept is the header step: it returns h's init segment to send the
+// first time, nothing when it is the one already sent, and
+// errMP4CodecChanged for another one (a progressive MP4 cannot change
+// its moov).
+func (m *mp4State) accept(h *headerSet) ([]byte, error) {
 	in, err := h.mp4()
 	switch {
 	case err != nil:
-		return err
-	case p.mp4Sent == nil:
-		p.mp4Sent = in.Bytes
-		return p.writeBufs([][]byte{in.Bytes})
-	case !bytes.Equal(p.mp4Sent, in.Bytes):
-		return errMP4CodecChanged
+		return nil, err
+	case m.sent == nil:
+		m.sent, m.hdrs = in.Bytes, h
+		return in.Bytes, nil
+	case !bytes.Equal(m.sent, in.Bytes):
+		return nil, errMP4CodecChanged
 	}
-	return nil
+	m.hdrs = h
+	return nil, nil
 }
 
-// mp4Frames cuts frames before the first one whose headers have a
-// different init segment than the one sent; error when that is the
-// first frame. Headers that give the same init are taken as the player's.
-func (p *player) mp4Frames(frames []*Frame) ([]*Frame, error) {
+// cut returns frames up to the first one whose headers have another init
+// segment than the one sent; errMP4CodecChanged when that is the first.
+func (m *mp4State) cut(frames []*Frame) ([]*Frame, error) {
 	for i, f := range frames {
-		if f.headers == p.lastHdrs {
+		if f.headers == m.hdrs {
 			continue
 		}
-		in, err := f.headers.mp4()
-		if err != nil || !bytes.Equal(in.Bytes, p.mp4Sent) {
+		if _, err := m.accept(f.headers); err != nil {
 			if i == 0 {
 				return nil, errMP4CodecChanged
 			}
 			return frames[:i], nil
 		}
-		p.lastHdrs = f.headers
 	}
 	return frames, nil
 }
 
-// sameHeaders reports whether every frame has the headers the player
-// last sent (the fan-out's check: anything else goes to the goroutine).
-func (p *player) sameHeaders(frames []*Frame) bool {
+// same reports whether every frame has the header set last accepted (the
+// fan-out's check: anything else goes to the player's goroutine, which
+// cuts).
+func (m *mp4State) same(frames []*Frame) bool {
 	for _, f := range frames {
-		if f.headers != p.lastHdrs {
+		if f.headers != m.hdrs {
 			return false
 		}
 	}

@@ -187,7 +187,7 @@ func (f *Frame) joinHeaderChunks() [][]byte {
 
 // restampHeaders chunks every frame of h as an RTMP message, the audio and
 // video headers at ts; metadata keeps its own timestamp (0, see
-// rtmpSession.handleData).
+// rtmpSession.publishMessage, dataFrame).
 func restampHeaders(h *headerSet, ts uint32) [][]byte {
 	out := make([][]byte, len(h.frames))
 	for i, hf := range h.frames {
@@ -358,7 +358,7 @@ type gopRing struct {
 	inGroup   bool          // no coded non-key video frame since keyGroup
 	wake      chan struct{} // closed and replaced on every append and on close
 	closed    bool
-	fan       *fanout // writes to caught-up players (hub.go); nil in tests
+	fan       *fanout // writes to caught-up players (fanout.go); nil in tests
 	// retain > 2 keeps that many GOPs (an HLS playlist window, hls.go)
 	// instead of two: keys lists the newest keyframes, oldest first.
 	retain int
@@ -368,6 +368,13 @@ type gopRing struct {
 func newGOPRing() *gopRing {
 	return &gopRing{hdrs: &headerSet{}, wake: make(chan struct{})}
 }
+
+// setFanOut gives the ring the fan-out that writes to its caught-up
+// players; set before the ring is shared.
+func (r *gopRing) setFanOut(fo *fanout) { r.fan = fo }
+
+// fanOut is the ring's fan-out, nil for a ring without one (tests).
+func (r *gopRing) fanOut() *fanout { return r.fan }
 
 // append adds f to the ring and wakes every waiting player. Header frames
 // update the header set; keyframes remember it and release old GOPs.

@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -138,9 +137,10 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 // HTTP-FLV, WS-FLV or MP4 player (proto "flv", "ws", "mp4").
 func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, app, name string) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host}
+	id := s.hub.sessionID(proto)
+	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host, ID: id}
 	if err := s.auth.authorize(req); err != nil {
-		s.log.Info("http: play refused", "stream", streamPath(app, name), "reason", err, "remote", r.RemoteAddr)
+		s.refuse.note("play", refusalReason(err), r.RemoteAddr, streamPath(app, name), err)
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
@@ -170,7 +170,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, a
 		defer s.conns.untrack(conn)
 		defer conn.Close()
 		conn.SetDeadline(time.Time{})
-		play(conn, br, app, name)
+		play(conn, br, flvTarget{id, app, name})
 	}()
 }
 
@@ -219,17 +219,21 @@ func (s *Server) hijackWithHead(w http.ResponseWriter, head string) (net.Conn, i
 	return conn, conn, true
 }
 
-func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
-	s.playHTTPAs(protoFLV, conn, r, app, name)
+// flvTarget is what an HTTP-FLV or WS-FLV player plays, and its session
+// id (given before the hooks were asked).
+type flvTarget struct{ id, app, name string }
+
+func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
+	s.playHTTPAs(protoFLV, conn, r, to)
 }
 
-func (s *Server) playMP4(conn net.Conn, r io.Reader, app, name string) {
-	s.playHTTPAs(protoMP4, conn, r, app, name)
+func (s *Server) playMP4(conn net.Conn, r io.Reader, to flvTarget) {
+	s.playHTTPAs(protoMP4, conn, r, to)
 }
 
 // playHTTPAs runs an HTTP-FLV or MP4 player on a hijacked connection.
-func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, app, name string) {
-	var wmu sync.Mutex
+func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvTarget) {
+	var wmu writeLock
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
@@ -239,7 +243,7 @@ func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, app, na
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
 	finish := func(error) { conn.Close() }
-	s.runFLVPlayer(conn, proto, &wmu, app, name, watch, finish)
+	s.runFLVPlayer(conn, proto, &wmu, to, watch, finish)
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -255,7 +259,7 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 	return conn, br, true
 }
 
-func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
+func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
 	watch := func(p *player) {
@@ -280,7 +284,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
 		}
 		conn.Close()
 	}
-	s.runFLVPlayer(conn, protoWS, &ws.mu, app, name, watch, finish)
+	s.runFLVPlayer(conn, protoWS, &ws.mu, to, watch, finish)
 }
 
 // wsLingerBytes bounds what wsLinger reads and throws away.
@@ -319,7 +323,7 @@ func wsEndReason(err error) string {
 // wsSender writes control frames of the read side under the same lock as
 // the player's media; after a close frame nothing more is sent.
 type wsSender struct {
-	mu        sync.Mutex
+	mu        writeLock
 	conn      net.Conn
 	timeout   time.Duration
 	closeSent bool
@@ -337,22 +341,27 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	return err
 }
 
-// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the publication
-// ends or the client leaves. watch is the read side, run in its own
+// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
+// or no publisher comes for -play-wait (at first, and after one left).
+// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in its own
 // goroutine; it must stop the player when the client goes away. finish
 // ends the connection (given why the player stopped) and must make watch
 // return; runFLVPlayer returns when both are done.
-func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
-	app, name string, watch func(*player), finish func(error)) {
-	sess := s.hub.newSession(proto.String(), conn, func() { conn.Close() })
+func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
+	to flvTarget, watch func(*player), finish func(error)) {
+	sess := s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
 	defer s.hub.endSession(sess)
-	sess.setStream(app, name, false)
+	sess.setStream(to.app, to.name, false)
 	p := newPlayer(s.hub, sess, proto, conn, wmu)
 	p.startFn = flvStart(p)
-	if proto == protoMP4 { // the init segment is its header step (fmp4.go)
-		p.startFn = func(*headerSet, bool) error { return nil }
+	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
+	p.rewait = s.cfg.PlayWait.Duration
+	if proto == protoMP4 {
+		// the init segment is its header step (fmp4.go); its timeline
+		// and moov cannot go on with another publication
+		p.startFn, p.endFn = func(*headerSet, bool) error { return nil }, nil
 	}
-	stream := s.relays.addPlayer(app, name, p)
+	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
 	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()
@@ -392,7 +401,7 @@ func flvStart(p *player) func(*headerSet, bool) error {
 		}
 		hdr := AppendFLVHeader(nil, h.hasAudio, h.hasVideo)
 		var bufs [][]byte
-		if p.proto == protoWS {
+		if p.protocol() == protoWS {
 			bufs = append(bufs, appendWSHeader(nil, true, WSBinary, len(hdr)))
 		}
 		return p.writeBufs(append(bufs, hdr))

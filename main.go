@@ -15,7 +15,9 @@
 // hop with its function (file):
 //
 //	read(2)
-//	  -> rawReader.Read          nbwrite_linux.go  (a plain Read elsewhere)
+//	  -> rawReader.Read          nbwrite_linux.go  via rawConn.Read (withRawReads,
+//	                                               installed by countingListener.Accept;
+//	                                               a plain Read elsewhere)
 //	  -> countingConn.Read       countconn.go      counts the socket's bytes
 //	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
 //	                                               (swapReader: 64 KB once it publishes)
@@ -33,24 +35,29 @@
 //	  -> fanout.work             fanout.go         one worker per CPU and stream
 //	  -> fanShard.pass           fanout.go         the ring read once per pass
 //	                                               (gopRing.window) for all its players
-//	  -> fanShard.push           fanout.go         caught-up players: Frame.appendWire
-//	  -> nbWriter.try            nbwrite_linux.go  one non-blocking gathered write
+//	  -> fanShard.push           fanout.go         caught-up players
+//	  -> wireSink.tryFrames      sink.go           Frame.appendWire (gop.go): the
+//	                                               protocol's framing + payload slices
+//	  -> sendmsgWriter.tryWrite  nbwrite_linux.go  one non-blocking gathered write
 //	  -> sendmsg(2)
 //
 // A player that is behind (joining, or its socket full) writes from its
-// own goroutine: player.run -> player.playRing -> player.writeFrames ->
-// player.writeBufs -> player.writeLocked (hub.go) -> nbWriter.wait
-// (nbwrite_linux.go) -> sendmsg(2), or player.writeFlat -> write(2) for
-// TLS. What each protocol's write carries:
+// own goroutine: player.run -> player.playRing -> player.writeFrames
+// (hub.go) -> wireSink.sendFrames (sink.go) -> sendmsgWriter.tryWrite,
+// and for the rest wireSink.writeLocked -> sendmsgWriter.writeAll
+// (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux
+// streamWriter.writeAll (writer.go) -> write(2). What each protocol's
+// write carries:
 //
 //	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
 //	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
 //	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
 //
 // Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
-// relays.publishStarted -> relays.startRecording (a recorder plays the
-// ring into a file: recorder.writeTag) and relays.startPush (a pushRelay
-// plays it into a Client: pushTag -> Client.WriteMedia -> rtmpConn.write);
+// relays.publishStarted -> relays.startRecording (a recorder is a player
+// whose frameSink, sink.go, is recorder.writeFrame) and relays.startPush (a
+// pushRelay's player sends each frame through a Client: pushFrame ->
+// Client.WriteMedia -> rtmpConn.write);
 // a player's relays.addPlayer -> relays.ensurePull on an edge: an
 // edgePull's Client.ReadMessage -> messageFrame -> Stream.append, as a
 // session's. The JSON API, Prometheus text and status page are api.go's,
@@ -185,6 +192,11 @@ type Config struct {
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 
+	// Publisher takeover (takeover.go) and kicks.
+	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
+	TakeoverIdle    Duration       `json:"takeoverIdle"`    // -takeover idle: a publisher silent this long is replaced
+	KickEndsPlayers bool           `json:"kickEndsPlayers"` // kicking a publisher also closes its players
+
 	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
 	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
 	MaxConns        int `json:"maxConns"`        // connections overall (RTMP + HTTP)
@@ -226,6 +238,8 @@ func defaultConfig() *Config {
 		WriteTimeout:     Duration{10 * time.Second},
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
+		Takeover:         TakeoverIdle,
+		TakeoverIdle:     Duration{2 * time.Second},
 		MaxMessageSize:   16 << 20,
 		MaxChunkStreams:  64,
 		MaxConns:         20000,
@@ -282,7 +296,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
-	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
+	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
+	fs.DurationVar(&c.TakeoverIdle.Duration, "takeover-idle", c.TakeoverIdle.Duration, "with -takeover idle, a publisher that sent no media for this long is replaced")
+	fs.BoolVar(&c.KickEndsPlayers, "kick-ends-players", c.KickEndsPlayers, "kicking a publisher (API) also closes its players (default: they wait)")
 	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
 	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
@@ -315,6 +332,7 @@ type serverEnv struct {
 	conns  *connTracker // live connections and goroutines (conntrack.go)
 	auth   *authorizer  // signed URLs and hooks (auth.go)
 	relays *relays      // recordings, push relays, edge pulls (relay.go, record.go)
+	refuse *refusalLog  // refused publishes, plays and connections, logged (refusals.go)
 }
 
 // Server owns the listeners and the HTTP servers; the rest hangs off its
@@ -336,8 +354,9 @@ type Server struct {
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
 	hub := newHub(cfg)
-	conns := newConnTracker(cfg, logger)
-	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns,
+	refuse := newRefusalLog(logger)
+	conns := newConnTracker(cfg, logger, refuse)
+	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns, refuse: refuse,
 		auth:   newAuthorizer(cfg, logger),
 		relays: newRelays(cfg, hub, logger, conns)},
 		stats: newSampler(hub)}

@@ -13,7 +13,8 @@
 //     (7.2.2.8), and onStatus replies
 //
 // plus the commands real encoders send that the specification does not
-// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), closeStream,
+// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), FCSubscribe
+// (onFCSubscribe) / FCUnsubscribe, closeStream,
 // getStreamLength, and "@setDataFrame" for metadata.
 //
 // A publisher's media goes through Stream.append into the GOP ring; a
@@ -94,6 +95,8 @@ type rtmpSession struct {
 
 	pubStream *Stream
 	pubRing   *gopRing
+	pubClock  *pubClock   // its timeline (takeover.go)
+	reserved  *time.Timer // a publish waiting to take the stream over (publishReserved)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
 
@@ -317,6 +320,10 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		return s.reply(c, 0.0)
 	case "FCPublish":
 		return s.onFCPublish(c)
+	case "FCSubscribe":
+		return s.onFCSubscribe(c)
+	case "FCUnsubscribe":
+		return s.reply(c, nil)
 	case "publish":
 		return s.onPublish(c)
 	case "play":
@@ -457,6 +464,19 @@ func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
 		statusObject("status", "NetStream.Publish.Start", name)))
 }
 
+// onFCSubscribe answers the subscription a live reader (ffmpeg with
+// -rtmp_live live, Flash Media Server clients) asks for before it plays,
+// as nginx-rtmp and SRS do: a _result, then onFCSubscribe with a
+// NetStream.Play.Start info object. The play that follows does the work.
+func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
+	name, _ := splitStreamKey(c.stringArg(0))
+	if err := s.reply(c, nil); err != nil {
+		return err
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCSubscribe", 0.0, nil,
+		statusObject("status", "NetStream.Play.Start", name)))
+}
+
 // onPublish makes this session the stream's publisher. A refused
 // publisher gets NetStream.Publish.BadName (or .Unauthorized) and its
 // connection is closed before any of its media is read: nothing a refused
@@ -466,28 +486,77 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if s.pubRing != nil || s.player != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "already publishing or playing")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "state", name, "already publishing or playing")
 	}
 	if !validName(name) {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "bad name", name, "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	stream, ring, err := s.hub.publish(s.app, name, s.info)
+	if d := s.hub.takeoverWait(s.app, name, time.Now()); d > 0 {
+		return s.publishReserved(sid, name, req, d)
+	}
+	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
+	s.pubClock = stream.clockOf(ring)
 	s.rc.growReadBuffer(publishReadBuffer) // once: a session may publish again after FCUnpublish
-	s.log.Info("publish", "stream", stream.Path)
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
 
-func (s *rtmpSession) refusePublish(sid uint32, code, desc string) error {
+// publishReserved starts a publish that waits d to take the stream over
+// from a publisher that went silent (takeover.go): the publisher is told
+// Publish.Start and sends at once, its frames are held, and when d is
+// over it either goes live with them or, if the old publisher sent again,
+// gets NetStream.Publish.BadName and is closed.
+func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, d time.Duration) error {
+	stream, ring, clock := s.hub.reserve(s.app, name, s.info)
+	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
+	s.rc.growReadBuffer(publishReadBuffer)
+	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
+	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// promote ends the wait of publishReserved (on the timer's goroutine).
+func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
+	old, err := stream.promote(ring, clock, s.info)
+	switch {
+	case errors.Is(err, errReservationGone):
+		return
+	case err != nil:
+		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
+		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
+		s.conn.Close()
+		return
+	}
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
+	s.env.relays.publishStarted(stream, ring)
+}
+
+// logPublish logs a publish, and the publisher it took the stream over
+// from, if any.
+func logPublish(log *slog.Logger, path string, old *sessionInfo, policy TakeoverPolicy) {
+	if old == nil {
+		log.Info("publish", "stream", path)
+		return
+	}
+	log.Info("publish: took the stream over", "stream", path, "replaced", old.ID,
+		"replaced_remote", old.RemoteAddr, "takeover", policy)
+}
+
+// refusePublish answers a refused publish with code and logs why
+// (reason, rate-limited: refusals.go).
+func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string) error {
+	s.env.refuse.note("publish", reason, s.info.RemoteAddr, streamLabel(s.app, name), errors.New(desc))
 	s.write(onStatus(sid, "error", code, desc))
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
@@ -499,6 +568,7 @@ func (s *rtmpSession) publishMessage(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
+	s.pubClock.restamp(m)
 	f, err := messageFrame(m, s.log)
 	if f == nil || err != nil {
 		return err
@@ -570,9 +640,13 @@ func (s *rtmpSession) endPublish() {
 	if s.pubRing == nil {
 		return
 	}
+	if s.reserved != nil {
+		s.reserved.Stop()
+		s.reserved = nil
+	}
 	s.pubStream.unpublish(s.pubRing)
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
-	s.pubStream, s.pubRing = nil, nil
+	s.pubStream, s.pubRing, s.pubClock = nil, nil, nil
 	s.info.setStream("", "", false)
 	s.env.auth.done(s.pubReq)
 }
@@ -600,7 +674,8 @@ func (s *rtmpSession) onStop(c *rtmpCommand) error {
 func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
-		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
+		s.env.refuse.note("play", "state", s.info.RemoteAddr, "", nil)
+		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
 	}
 	path, err := s.addPlayer(c)
 	if err != nil {
@@ -621,12 +696,14 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if !validName(name) {
-		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
+		s.env.refuse.note("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
+		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
-		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
+		s.env.refuse.note("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
+		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, s.rc.writeLock())
@@ -650,9 +727,9 @@ func playReply(sid uint32, path string) []Message {
 	}
 }
 
-// playFailed answers a play with an error status.
-func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
-	return s.write(onStatus(sid, "error", code, desc))
+// streamLabel names app/name for a log line, a bad name cut short.
+func streamLabel(app, name string) string {
+	return truncate(streamPath(app, name), 80)
 }
 
 // runPlayer is the player goroutine; a write failure closes the
