@@ -177,7 +177,7 @@ func (m *hlsMuxer) newSession(r *http.Request, app, name string) (*hlsSession, e
 	s := &hlsSession{req: req}
 	s.touch(time.Now())
 	env := m.svc.env
-	s.info = env.hub.newDetachedSession("hls", r.RemoteAddr, func() {
+	s.info = env.hub.newDetachedSession(env.hub.sessionID("hls"), "hls", r.RemoteAddr, func() {
 		s.kicked.Store(true)
 		s.end(env)
 	})

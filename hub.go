@@ -130,11 +130,12 @@ func newSessionID(proto string, n uint64) string {
 	return strings.ToUpper(proto) + "-" + string(b[:])
 }
 
-// newDetachedSession registers a session that has no connection of its
-// own (an HLS viewer, whose requests come on any connection); its bytes
-// are counted by whoever serves it.
-func (h *Hub) newDetachedSession(proto, remote string, closeFn func()) *sessionInfo {
-	s := &sessionInfo{ID: newSessionID(proto, h.nextID.Add(1)), Protocol: proto,
+// newDetachedSession registers session id (from sessionID) that has no
+// connection of its own (an HLS viewer, whose requests come on any
+// connection; a player on an HTTP/2 stream, which shares its connection);
+// its bytes are counted by whoever serves it, in outCounter.
+func (h *Hub) newDetachedSession(id, proto, remote string, closeFn func()) *sessionInfo {
+	s := &sessionInfo{ID: id, Protocol: proto,
 		RemoteAddr: remote, Started: time.Now(), closeFn: closeFn}
 	h.mu.Lock()
 	h.sessions[s.ID] = s

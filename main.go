@@ -364,6 +364,11 @@ func NewServer(cfg *Config, logger *slog.Logger) *Server {
 	s.stats.hlsRequests = s.hls.requestCounts
 	s.api = &api{cfg: cfg, hub: hub, log: logger, stats: s.stats, relays: s.relays, addrs: s.addrs}
 	s.http = s.newHTTPServer()
+	s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // plaintext: HTTP/1.x only
+	// -https: HTTP/2 (RFC 9113) where the client's ALPN offers it (Safari's
+	// Low-Latency HLS needs it), HTTP/1.1 otherwise. Extended CONNECT
+	// (RFC 8441) is not announced, so browsers open WebSockets over
+	// HTTP/1.1 connections of their own.
 	s.https = s.newHTTPServer()
 	return s
 }
@@ -376,7 +381,6 @@ func (s *Server) newHTTPServer() *http.Server {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 	}
 }
 
@@ -414,7 +418,9 @@ func (s *Server) listen() error {
 		s.log.Info("listening", "rtmps", s.rtmpsLn.Addr().String())
 	}
 	if s.cfg.HTTPS != "" {
-		if s.httpsLn, err = listenCounted(s.cfg.HTTPS, tc); err != nil {
+		htc := tc.Clone()
+		htc.NextProtos = []string{"h2", "http/1.1"} // ALPN, RFC 7301
+		if s.httpsLn, err = listenCounted(s.cfg.HTTPS, htc); err != nil {
 			return fmt.Errorf("https: %w", err)
 		}
 		s.log.Info("listening", "https", s.httpsLn.Addr().String())
