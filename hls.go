@@ -8,7 +8,9 @@
 // header, then the samples as slices of the ring's payloads, never
 // copied. A segment is its parts back to back. Segments start at
 // keyframes of the main video track once at least -hls-segment long
-// (audio-only streams: every hlsAudioSegment); parts are at most
+// (audio-only streams: every hlsAudioSegment), and before they would
+// outgrow EXT-X-TARGETDURATION, which is fixed once for the muxer's life
+// (hlsCutter.fixTarget); parts are at most
 // -hls-part long (the Part Target Duration, bis 4.4.3.7 and 4.4.4.9, is
 // a part's upper bound) and start at frame boundaries. Decode times run on one timeline for the muxer's whole
 // life: a returning publisher continues where the last one ended.
@@ -83,6 +85,10 @@ type hlsCutter struct {
 	part         hlsOpenPart
 	segStart     int64
 	segOpen      bool
+	limitMs      int64 // no segment is longer (0: target not fixed yet)
+	longest      int64 // the longest segment closed before that
+	lastKey      int64 // dts of the newest video keyframe
+	gopMs        int64 // the longest keyframe interval seen
 	video, audio hlsTrackClock
 	audioFloor   int64 // audio before this dts is dropped
 }
@@ -134,17 +140,14 @@ func (c *hlsCutter) endPublication() {
 // flush closes the open part (its end estimated from the last frame
 // delta) and segment.
 func (c *hlsCutter) flush() {
+	end := c.audio.last + max(c.audio.delta, 1)
+	if c.init != nil && c.init.mp4.Video != nil {
+		end = c.video.last + max(c.video.delta, 1)
+	}
 	if c.part.open {
-		end := c.audio.last + max(c.audio.delta, 1)
-		if len(c.part.video) > 0 || c.init.mp4.Video != nil {
-			end = c.video.last + max(c.video.delta, 1)
-		}
 		c.closePart(end)
 	}
-	if c.segOpen {
-		c.win.closeSegment()
-		c.segOpen = false
-	}
+	c.closeSegment(end)
 	if c.timeline.based {
 		c.timeline.end = max(c.timeline.end, c.video.last+c.video.delta, c.audio.last+c.audio.delta)
 	}
@@ -190,12 +193,19 @@ func (c *hlsCutter) cutVideo(r *gopRing, f *Frame, s hlsSample) {
 	if c.part.open && s.dts < c.video.last {
 		return // not in decode order
 	}
-	newSeg := s.key && (!c.segOpen || c.pending != nil || c.needKey || s.dts-c.segStart >= c.segMs*9/10)
-	if c.part.open && (newSeg || c.overruns(s.dts, c.video.next())) {
+	if s.key && c.lastKey < s.dts && !c.needKey {
+		c.gopMs = max(c.gopMs, s.dts-c.lastKey)
+	}
+	newSeg := s.key && c.segmentDue(s.dts, c.segMs)
+	forced := !newSeg && c.segOpen && c.outgrows(s.dts+c.video.next())
+	if c.part.open && (newSeg || forced || c.overruns(s.dts, c.video.next())) {
 		c.closePart(s.dts)
 	}
-	if newSeg {
+	if newSeg || forced {
 		c.openSegment(f, s.dts)
+	}
+	if s.key {
+		c.lastKey = s.dts
 	}
 	c.needKey = false
 	c.place(r, f, s, true)
@@ -215,8 +225,7 @@ func (c *hlsCutter) cutAudio(r *gopRing, f *Frame, s hlsSample, videoLed bool) {
 		}
 		return
 	}
-	segMs := max(c.segMs, hlsAudioSegment)
-	newSeg := !c.segOpen || c.pending != nil || s.dts-c.segStart >= segMs*9/10
+	newSeg := c.segmentDue(s.dts, max(c.segMs, hlsAudioSegment)) || c.outgrows(s.dts+c.audio.next())
 	if c.part.open && (newSeg || c.overruns(s.dts, c.audio.next())) {
 		c.closePart(s.dts)
 	}
@@ -226,6 +235,41 @@ func (c *hlsCutter) cutAudio(r *gopRing, f *Frame, s hlsSample, videoLed bool) {
 	c.needKey = false
 	c.place(r, f, s, false)
 	c.audio.note(s.dts)
+}
+
+// segmentDue reports whether a keyframe (any audio sample without
+// video) at dts starts a new segment: none is open, the headers changed,
+// the cutting resyncs, the segment is about segMs long, or the next
+// keyframe, one GOP later, would make it outgrow the target duration
+// (cut at the last keyframe before the limit).
+func (c *hlsCutter) segmentDue(dts, segMs int64) bool {
+	if !c.segOpen || c.pending != nil || c.needKey {
+		return true
+	}
+	d := dts - c.segStart
+	return d >= segMs*9/10 || (c.limitMs > 0 && d+c.gopMs > c.limitMs)
+}
+
+// outgrows reports whether the open segment, grown to end, would be
+// longer than the target duration allows. A segment is then cut without
+// a keyframe (its first part is not INDEPENDENT): only a publisher whose
+// GOP grew past the target after it was fixed gets such segments.
+func (c *hlsCutter) outgrows(end int64) bool {
+	return c.segOpen && c.limitMs > 0 && end-c.segStart > c.limitMs
+}
+
+// fixTarget fixes EXT-X-TARGETDURATION once the first segment is cut at
+// a keyframe: the rounded longest of the segment length asked for (segMs,
+// or hlsAudioSegment without video), the segments so far and the longest
+// GOP seen. limitMs is then the longest EXTINF that still rounds to it
+// (bis 4.4.3.1: EXTINF rounded to the nearest integer <= target).
+func (c *hlsCutter) fixTarget(segMs int64) {
+	if c.limitMs > 0 {
+		return
+	}
+	sec := max((max(segMs, c.longest, c.gopMs)+500)/1000, 1)
+	c.limitMs = sec*1000 + 499
+	c.win.fixTarget(sec)
 }
 
 // overruns reports whether a part that took a sample at dts would end
@@ -267,10 +311,16 @@ func (c *hlsCutter) headersChanged(h *headerSet) {
 	c.pending = &hlsInit{id: c.inits - 1, mp4: m}
 }
 
-// openSegment closes the segment being cut and starts one at frame f.
+// openSegment closes the segment being cut, fixing the target duration
+// with the first one, and starts one at frame f.
 func (c *hlsCutter) openSegment(f *Frame, dts int64) {
 	if c.segOpen {
-		c.win.closeSegment()
+		c.closeSegment(dts)
+		segMs := c.segMs
+		if c.init.mp4.Video == nil {
+			segMs = max(segMs, hlsAudioSegment)
+		}
+		c.fixTarget(segMs)
 	}
 	disc := false
 	if c.pending != nil {
@@ -279,6 +329,16 @@ func (c *hlsCutter) openSegment(f *Frame, dts int64) {
 	}
 	c.segOpen, c.segStart = true, dts
 	c.win.openSegment(c.init, disc, c.timeline.wall(f.Timestamp))
+}
+
+// closeSegment closes the open segment, which ends at end.
+func (c *hlsCutter) closeSegment(end int64) {
+	if !c.segOpen {
+		return
+	}
+	c.segOpen = false
+	c.longest = max(c.longest, end-c.segStart)
+	c.win.closeSegment()
 }
 
 // closePart makes the open part, which ends at end (the dts of the
@@ -395,10 +455,7 @@ func (m *hlsMuxer) run() {
 // when the muxer is to end.
 func (m *hlsMuxer) consume(r *gopRing, tick <-chan time.Time) bool {
 	r.retainGOPs(m.keep)
-	cursor, _, old := r.oldestKey()
-	if _, _, key := r.joinPoint(); old != nil && key != nil {
-		m.win.raiseTarget(int64(int32(key.Timestamp - old.Timestamp)))
-	}
+	cursor, _, _ := r.oldestKey()
 	m.cut.startPublication(time.Now(), r.newestTimestamp())
 	buf := make([]*Frame, 0, maxBatch)
 	for {

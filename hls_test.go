@@ -3,7 +3,8 @@ package main
 // A Low-Latency HLS client that checks every Media Playlist the server
 // gives it against draft-pantos-hls-rfc8216bis rules, and fetches every
 // URI listed: tag order (section 4.4), EXT-X-TARGETDURATION >= every
-// EXTINF rounded to the nearest integer (4.4.3.1), parts no longer than
+// EXTINF rounded to the nearest integer (4.4.3.1) and never changing
+// (6.2.1), parts no longer than
 // PART-TARGET (4.4.3.7), PART-HOLD-BACK at least twice it (4.4.3.8),
 // media sequence numbers, part URIs and discontinuity sequence numbers
 // that never move across reloads (6.2.2), INDEPENDENT parts that start
@@ -215,7 +216,7 @@ func (c *hlsChecker) observe(text string) *m3u8Media {
 		c.t.Fatalf("invalid playlist: %v\n%s", err, text)
 	}
 	c.reloads++
-	if pl.msn < c.lastMSN || pl.target < c.lastTgt {
+	if pl.msn < c.lastMSN || (c.lastTgt != 0 && pl.target != c.lastTgt) {
 		c.t.Fatalf("media sequence %d after %d, or target %v after %v\n%s", pl.msn, c.lastMSN, pl.target, c.lastTgt, text)
 	}
 	c.lastMSN, c.lastTgt = pl.msn, pl.target
@@ -568,4 +569,94 @@ func TestHLSLateJoinFirstPart(t *testing.T) {
 	if sync, ok := firstSampleSync(b, 1); !ok || !sync {
 		t.Fatalf("INDEPENDENT part %s: first video sample sync=%v found=%v", p.uri, sync, ok)
 	}
+}
+
+// On an edge, the first request for a stream published on the origin
+// starts the pull and is answered with a playlist within 3 s; the stream
+// then plays there (every part and segment listed is fetched).
+func TestHLSEdgeFirstRequest(t *testing.T) {
+	requireFFmpeg(t)
+	origin := startServer(t, nil)
+	edge := startEdge(t, origin, nil)
+	startFFmpegPublisher(t, rtmpURL(origin, "/live/far"))
+	waitLive(t, origin, "live", "far")
+	time.Sleep(1500 * time.Millisecond) // the origin holds a GOP or two; the edge has nothing yet
+	if edge.hub.lookup("live", "far") != nil {
+		t.Fatal("the edge has the stream before anyone asked")
+	}
+	start := time.Now()
+	media := hlsMediaURL(t, edge, "/live/far.m3u8")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("first playlist on the edge after %v, want <= 3 s", d)
+	}
+	t.Logf("first playlist on the edge after %v", time.Since(start))
+	chk := newHLSChecker(t, media)
+	pl := chk.follow(media, 3*time.Second)
+	if chk.keyParts < 2 || len(pl.segs) < 2 {
+		t.Fatalf("edge playback: %d INDEPENDENT parts, %d segments", chk.keyParts, len(pl.segs))
+	}
+}
+
+// pacedPublisher publishes the synthetic stream to path, a frame pair
+// every interval (stamped 33 ms apart), with a keyframe where key(i)
+// says, until the test ends.
+func pacedPublisher(t *testing.T, srv *Server, path string, interval time.Duration, key func(i int) bool) {
+	t.Helper()
+	pub := testPublisher(t, rtmpURL(srv, path))
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			ts := uint32(i * 33)
+			if pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, key(i))) != nil ||
+				pub.WriteMedia(MsgAudio, ts, testAudioFrame(i)) != nil {
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(quit); <-done })
+}
+
+// EXT-X-TARGETDURATION never changes within a playlist's life: it is
+// fixed from the first segment (GOP 1 s: 1) and a GOP that grows to 3 s
+// afterwards gets segments cut within it; a stream whose GOP is 4 s from
+// the start is listed only once its first segment is cut, with target 4.
+func TestHLSTargetFixed(t *testing.T) {
+	srv := startServer(t, nil)
+	// 30 frames per GOP for frames 0..149, then 90; 3x real time
+	pacedPublisher(t, srv, "/live/grow", 11*time.Millisecond, func(i int) bool {
+		return (i < 150 && i%30 == 0) || (i >= 150 && (i-150)%90 == 0)
+	})
+	waitLive(t, srv, "live", "grow")
+	media := hlsMediaURL(t, srv, "/live/grow.m3u8")
+	chk := newHLSChecker(t, media)
+	pl := chk.follow(media, 4*time.Second) // the checker wants the target never to change
+	if pl.target != 1 {
+		t.Fatalf("GOP 1 s then 3 s: target %v, want 1", pl.target)
+	}
+	cut := 0
+	for _, s := range pl.segs {
+		if len(s.parts) > 0 && !s.parts[0].independent {
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Fatalf("GOP 3 s under target 1: no segment cut without a keyframe\n%v", pl.segs)
+	}
+
+	pacedPublisher(t, srv, "/live/long", 11*time.Millisecond, func(i int) bool { return i%120 == 0 })
+	waitLive(t, srv, "live", "long")
+	media = hlsMediaURL(t, srv, "/live/long.m3u8")
+	text, code := getPlaylist(t, media)
+	if pl, err := parseMediaPlaylist(text); code != http.StatusOK || err != nil || pl.target != 4 {
+		t.Fatalf("GOP 4 s: %d %v\n%s", code, err, text)
+	}
+	newHLSChecker(t, media).follow(media, 2*time.Second)
 }

@@ -82,7 +82,8 @@ type hlsWindow struct {
 	dropped  uint64      // EXT-X-DISCONTINUITY tags removed with their segments
 	nextMSN  uint64
 	nextPart uint64
-	target   int64 // EXT-X-TARGETDURATION, seconds; never decreases
+	target   int64 // EXT-X-TARGETDURATION, seconds; 0 until fixed, then never changes
+	guess    int64 // what it is taken to be for waits until then
 	live     bool  // a publication is being cut: a preload hint is listed
 	wake     chan struct{}
 	version  uint64
@@ -93,8 +94,8 @@ type hlsWindow struct {
 // hlsQueryMark stands for a viewer's query in the cached playlist text.
 const hlsQueryMark = "\x00"
 
-func newHLSWindow(maxSegs int, part time.Duration, target int64) *hlsWindow {
-	return &hlsWindow{maxSegs: max(maxSegs, 1), partMs: part.Milliseconds(), target: max(target, 1),
+func newHLSWindow(maxSegs int, part time.Duration, guess int64) *hlsWindow {
+	return &hlsWindow{maxSegs: max(maxSegs, 1), partMs: part.Milliseconds(), guess: max(guess, 1),
 		wake: make(chan struct{}), textVer: math.MaxUint64}
 }
 
@@ -105,18 +106,34 @@ func (w *hlsWindow) changedLocked() {
 	w.wake = make(chan struct{})
 }
 
-// raiseTarget makes EXT-X-TARGETDURATION at least ms, rounded to the
-// nearest second as EXTINF durations are compared with it (4.4.3.1).
-func (w *hlsWindow) raiseTarget(ms int64) {
+// fixTarget sets EXT-X-TARGETDURATION, once: a playlist's target
+// duration MUST NOT change (bis 6.2.1), so the cutter (hls.go) picks it
+// when it knows the stream's segment length and keeps every segment
+// within it. No Media Playlist is served before (hasTarget).
+func (w *hlsWindow) fixTarget(sec int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.target = max(w.target, (ms+500)/1000)
+	if w.target == 0 {
+		w.target = sec
+		w.changedLocked()
+	}
 }
 
-// targetDuration is EXT-X-TARGETDURATION as a duration.
+// hasTarget reports whether EXT-X-TARGETDURATION is fixed.
+func (w *hlsWindow) hasTarget() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.target > 0
+}
+
+// targetDuration is EXT-X-TARGETDURATION as a duration (the guess until
+// it is fixed).
 func (w *hlsWindow) targetDuration() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.target == 0 {
+		return time.Duration(w.guess) * time.Second
+	}
 	return time.Duration(w.target) * time.Second
 }
 
@@ -154,7 +171,6 @@ func (w *hlsWindow) closeSegment() {
 	}
 	s := w.segs[len(w.segs)-1]
 	s.done = true
-	w.target = max(w.target, (s.durMs+500)/1000)
 	w.pruneLocked()
 	w.changedLocked()
 }
@@ -235,8 +251,8 @@ func (w *hlsWindow) changed() (<-chan struct{}, bool) {
 	return w.wake, w.live
 }
 
-// started reports whether the window lists a part, and how many
-// complete segments.
+// started reports whether the window lists a part (and its target
+// duration is fixed), and how many complete segments.
 func (w *hlsWindow) started() (part bool, segments int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -245,7 +261,7 @@ func (w *hlsWindow) started() (part bool, segments int) {
 			segments++
 		}
 	}
-	return len(w.segs) > 0, segments
+	return len(w.segs) > 0 && w.target > 0, segments
 }
 
 // part finds part id: the part (held by the ring), or whether it may

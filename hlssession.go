@@ -279,10 +279,14 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 // of parts needs segments, and Chromium's own HLS player, resuming live
 // playback after its first pause, gives up when fewer than that remain
 // ahead), for at most hlsFirstWait (a publisher that just started, an
-// edge's pull); then one segment, or even one part, is enough.
+// edge's pull: the first answer comes within 3 s); then one part is
+// enough. Either way the target duration must be fixed (the first
+// segment cut), which a stream with a very long GOP gets only after
+// hlsFirstWait: it is waited for until hlsLongestWait.
 const (
 	hlsStartSegments = 3
-	hlsFirstWait     = 3 * time.Second
+	hlsFirstWait     = 2500 * time.Millisecond
+	hlsLongestWait   = 15 * time.Second
 )
 
 // serveMultivariant authorizes a new viewer and hands it the Media
@@ -321,20 +325,25 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 }
 
 // waitStart waits until the window lists enough to start with (see
-// hlsStartSegments); false when it lists nothing.
+// hlsStartSegments); false when it lists nothing in time.
 func (m *hlsMuxer) waitStart(ctx context.Context) bool {
 	t := time.NewTimer(hlsFirstWait)
 	defer t.Stop()
+	late := false
 	for {
 		wake, _ := m.win.changed()
-		part, segments := m.win.started()
-		if segments >= min(hlsStartSegments, m.svc.env.cfg.HLSSegments) {
+		ready, segments := m.win.started()
+		if ready && (late || segments >= min(hlsStartSegments, m.svc.env.cfg.HLSSegments)) {
 			return true
 		}
 		select {
 		case <-wake:
 		case <-t.C:
-			return part
+			if late {
+				return false
+			}
+			late = true
+			t.Reset(hlsLongestWait - hlsFirstWait)
 		case <-ctx.Done():
 			return false
 		case <-m.done:
@@ -471,6 +480,10 @@ func (h *hlsService) servePart(w http.ResponseWriter, r *http.Request, m *hlsMux
 // serveMediaPlaylist answers the Media Playlist, at once, or for a
 // blocking reload (bis 6.2.5.2) once it has the part asked for.
 func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, m *hlsMuxer, s *hlsSession) {
+	if !m.win.hasTarget() && !m.wait(r.Context(), m.win.hasTarget) {
+		hlsError(w, http.StatusServiceUnavailable, "the stream's first segment is not cut yet")
+		return
+	}
 	q := r.URL.Query()
 	query := "?session=" + q.Get("session")
 	if !q.Has("_HLS_msn") {
