@@ -323,7 +323,8 @@ func goldenRow[R any](t testing.TB, table []R, nameOf func(*R) string, name stri
 // skipOrRequire is the one place that decides what a missing real client
 // means for a test: a skip, or a failure when the environment variable
 // env (RTMPHUB_REQUIRE_FFMPEG for ffmpeg, rtmpdump and GStreamer,
-// RTMPHUB_REQUIRE_BROWSER for node and Chromium) is "1", as in CI. what
+// RTMPHUB_REQUIRE_BROWSER for node and Chromium, RTMPHUB_REQUIRE_NGINX
+// for nginx) is "1", as in CI. what
 // names what is missing, hint how to install it.
 func skipOrRequire(t testing.TB, env, what, hint string) {
 	t.Helper()

@@ -422,10 +422,12 @@ func (w *hlsWindow) renderSegment(b []byte, s *hlsSegment, i int, parts bool) []
 }
 
 // multivariantPlaylist is the Multivariant Playlist of one variant at
-// uri (4.4.6.2: BANDWIDTH, CODECS, RESOLUTION).
+// uri (4.4.6.2: BANDWIDTH, CODECS, RESOLUTION). It does not say
+// EXT-X-INDEPENDENT-SEGMENTS (4.4.2.1): a segment that a GOP longer than
+// the target duration forces to be cut starts without a keyframe.
 func multivariantPlaylist(in *hlsInit, bandwidth int64, uri string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", hlsVersion)
+	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n", hlsVersion)
 	fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,CODECS=\"%s\"", max(bandwidth, 1), in.mp4.Codecs)
 	if in.mp4.Width > 0 && in.mp4.Height > 0 {
 		fmt.Fprintf(&b, ",RESOLUTION=%dx%d", in.mp4.Width, in.mp4.Height)
