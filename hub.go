@@ -516,11 +516,19 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 	if err := p.start(r, kind); err != nil {
 		return err
 	}
-	for {
+	for fresh := true; ; {
 		frames, _, wake, res := r.read(p.cur.seq, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
 			return nil
+		case res == readBehind && fresh:
+			// a burst released the start point before the first read:
+			// start again at the oldest keyframe held, losing only what
+			// the ring no longer has (not a drop)
+			if err := p.rewind(r); err != nil {
+				return err
+			}
+			continue
 		case res == readBehind || p.tooFarBehind(r, frames):
 			clear(frames)
 			if err := p.resync(r); err != nil {
@@ -539,6 +547,7 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 			return err
 		}
 		p.cur.seq += uint64(sent)
+		fresh = fresh && sent == 0
 	}
 }
 
@@ -665,6 +674,16 @@ func (p *player) resync(r *gopRing) error {
 	hdrs, key, resend := p.cur.resync(r)
 	p.drops.Add(1)
 	p.stream.drops.Add(1)
+	if !resend {
+		return nil
+	}
+	return p.writeHeaders(hdrs, key, r.newestTimestamp())
+}
+
+// rewind moves a player that has sent nothing of r yet to the oldest
+// keyframe r holds, with the headers of that point.
+func (p *player) rewind(r *gopRing) error {
+	hdrs, key, resend := p.cur.rewind(r)
 	if !resend {
 		return nil
 	}
