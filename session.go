@@ -664,7 +664,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
 		s.env.refuse.note("play", "state", s.info.RemoteAddr, "", nil)
-		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
+		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
 	}
 	path, err := s.addPlayer(c)
 	if err != nil {
@@ -686,13 +686,13 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	sid := c.streamID
 	if !validName(name) {
 		s.env.refuse.note("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
-		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
+		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
 		s.env.refuse.note("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
-		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
+		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, s.rc.writeLock())
@@ -719,11 +719,6 @@ func playReply(sid uint32, path string) []Message {
 // streamLabel names app/name for a log line, a bad name cut short.
 func streamLabel(app, name string) string {
 	return truncate(streamPath(app, name), 80)
-}
-
-// playFailed answers a play with an error status.
-func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
-	return s.write(onStatus(sid, "error", code, desc))
 }
 
 // runPlayer is the player goroutine; a write failure closes the
