@@ -335,6 +335,14 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	ws.closeSent = op == WSClose
 	ws.conn.SetWriteDeadline(time.Now().Add(ws.timeout))
 	_, err := ws.conn.Write(appendWSFrame(nil, op, payload))
+	if ws.closeSent && err == nil {
+		// Section 5.5.1: no data frame after the close frame. The player
+		// may be in the middle of its last batch: its writes fail from
+		// here (the read side stays open for the client's answer).
+		if hc, ok := ws.conn.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite()
+		}
+	}
 	return err
 }
 

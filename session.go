@@ -521,25 +521,14 @@ func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, 
 	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
 	s.rc.growReadBuffer(publishReadBuffer)
 	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
-	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
-	return s.write(userControlMessage(StreamBegin, sid),
-		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
-}
-
-// promote ends the wait of publishReserved (on the timer's goroutine).
-func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
-	old, err := stream.promote(ring, clock, s.info)
-	switch {
-	case errors.Is(err, errReservationGone):
-		return
-	case err != nil:
+	refused := func(err error) {
 		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
 		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
 		s.conn.Close()
-		return
 	}
-	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
-	s.env.relays.publishStarted(stream, ring)
+	s.reserved = time.AfterFunc(d, func() { promoteReserved(s.env, s.log, stream, ring, clock, s.info, refused) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
 
 // logPublish logs a publish, and the publisher it took the stream over
