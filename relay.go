@@ -341,8 +341,12 @@ func (k *flvTagSink) Write(p []byte) (int, error) {
 // incomplete rest.
 func (k *flvTagSink) consume(b []byte) ([]byte, error) {
 	if k.wantHeader {
-		if len(b) < flvHeaderLen+flvPrevSizeLen {
-			return b, nil
+		n, err := flvHeaderSize(b)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < n {
+			return b, nil // the header's extra bytes or PreviousTagSize0 are still to come
 		}
 		h, rest, err := DecodeFLVHeader(b)
 		if err != nil {
@@ -354,10 +358,13 @@ func (k *flvTagSink) consume(b []byte) ([]byte, error) {
 		}
 		b = rest
 	}
-	for {
-		n, ok := flvTagLen(b)
-		if !ok {
-			return b, nil
+	for len(b) >= flvTagHeaderLen {
+		n, err := flvTagLen(b)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < n {
+			break // the rest of the tag is still to come
 		}
 		tag, _, err := DecodeFLVTag(b[:n])
 		if err != nil {
@@ -368,18 +375,35 @@ func (k *flvTagSink) consume(b []byte) ([]byte, error) {
 		}
 		b = b[n:]
 	}
+	return b, nil
 }
 
-// flvTagLen is the length of the tag at the start of b, header, data and
-// PreviousTagSize together; ok is false while b does not hold all of it.
-func flvTagLen(b []byte) (n int, ok bool) {
-	if len(b) < flvTagHeaderLen {
-		return 0, false
+// flvHeaderSize is the length of the FLV header at the start of b and the
+// PreviousTagSize0 after it: DataOffset + 4 (E.2, E.3). While b holds fewer
+// than the 9 fixed bytes it is their length. A DataOffset whose extra bytes
+// exceed a tag's largest DataSize is an error, so that a lying header cannot
+// make the sink buffer without bound.
+func flvHeaderSize(b []byte) (int, error) {
+	if len(b) < flvHeaderLen {
+		return flvHeaderLen + flvPrevSizeLen, nil
 	}
-	// TagType UI8, then DataSize UI24
-	size := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	n = flvTagHeaderLen + size + flvPrevSizeLen
-	return n, len(b) >= n
+	h, err := parseFLVHeader(b)
+	if err != nil {
+		return 0, err
+	}
+	if h.DataOffset-flvHeaderLen > flvMaxDataSize {
+		return 0, FLVError(fmt.Sprintf("DataOffset %d is larger than any header", h.DataOffset))
+	}
+	return int(h.DataOffset) + flvPrevSizeLen, nil
+}
+
+// flvTagLen is the length of the tag at the start of b (len(b) >= 11):
+// header, data and PreviousTagSize together. The tag header is checked at
+// once, so that a bad tag fails as soon as its header is in, as it does in
+// one piece.
+func flvTagLen(b []byte) (int, error) {
+	_, size, err := parseFLVTagHeader((*[flvTagHeaderLen]byte)(b))
+	return flvTagHeaderLen + int(size) + flvPrevSizeLen, err
 }
 
 // relayPlayer is a protoFLV hub player on st that writes into sink.

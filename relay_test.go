@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,17 +115,64 @@ func TestFLVTagSinkSplits(t *testing.T) {
 	}
 }
 
+// FuzzFLVTagSink: the sink is a streaming parser, so however the writes
+// split the bytes it hands on the same tags and fails (or not) as the same
+// bytes in one piece do: split at cut, and fed one byte at a time. What it
+// hands on is what DecodeFLVHeader and DecodeFLVTag read from the whole
+// input, and a tag it passes on re-encodes to the very bytes it came from.
 func FuzzFLVTagSink(f *testing.F) {
 	b, _ := relaySinkGolden()
 	f.Add(b, uint16(5))
 	f.Add(b[:20], uint16(0))
 	f.Add([]byte("FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00\x12\xff\xff\xff"), uint16(3))
+	for _, g := range flvGoldenTable {
+		f.Add(append(AppendFLVHeader(nil, true, true), g.wire...), uint16(flvHeaderLen+flvPrevSizeLen+1))
+	}
 	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
 		whole, errWhole := collectSink(b, nil)
-		split, errSplit := collectSink(b, []int{int(cut)})
-		if (errWhole == nil) != (errSplit == nil) || len(whole) != len(split) {
-			t.Fatalf("whole: %d tags %v; split at %d: %d tags %v", len(whole), errWhole, cut, len(split), errSplit)
+		oneByOne := make([]int, len(b))
+		for i := range oneByOne {
+			oneByOne[i] = i + 1
 		}
+		for _, cuts := range [][]int{{int(cut)}, oneByOne} {
+			split, errSplit := collectSink(b, cuts)
+			if (errWhole == nil) != (errSplit == nil) || !sameTags(whole, split) {
+				t.Fatalf("whole: %d tags %v; split at %v: %d tags %v", len(whole), errWhole, cuts[:min(len(cuts), 3)], len(split), errSplit)
+			}
+		}
+		checkSinkAgainstDecode(t, b, whole, errWhole)
+	})
+}
+
+// checkSinkAgainstDecode checks what the sink made of b against the
+// one-piece decoders: the same tags, each re-encoding to its bytes, and an
+// error exactly when the decoders find one before the input runs out.
+func checkSinkAgainstDecode(t *testing.T, b []byte, got []FLVTag, errSink error) {
+	_, rest, err := DecodeFLVHeader(b)
+	var want []FLVTag
+	for err == nil && len(rest) > 0 {
+		var tag FLVTag
+		before := rest
+		if tag, rest, err = DecodeFLVTag(rest); err == nil {
+			if enc := AppendFLVTag(nil, tag.Type, tag.Timestamp, tag.Data); tag.StreamID == 0 && !bytes.Equal(enc, before[:len(before)-len(rest)]) {
+				t.Fatalf("tag %d re-encodes as % x", len(want), enc)
+			}
+			want = append(want, tag)
+		}
+	}
+	// the decoders report a short input as truncated, where the sink
+	// waits; a header whose DataOffset is beyond any limit the sink refuses
+	// before the decoders see it is short
+	truncated := err != nil && strings.Contains(err.Error(), "truncated")
+	_, errSize := flvHeaderSize(b)
+	if !sameTags(got, want) || (errSink != nil) != (err != nil && !truncated || errSize != nil) {
+		t.Fatalf("sink: %d tags, %v; decoders: %d tags, %v", len(got), errSink, len(want), err)
+	}
+}
+
+func sameTags(a, b []FLVTag) bool {
+	return slices.EqualFunc(a, b, func(x, y FLVTag) bool {
+		return x.Type == y.Type && x.Timestamp == y.Timestamp && x.StreamID == y.StreamID && bytes.Equal(x.Data, y.Data)
 	})
 }
 
