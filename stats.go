@@ -293,7 +293,10 @@ type statsState struct {
 	global   rateWindow
 	sessions map[string]*rateWindow // by session id: a in, b out
 	streams  map[string]*streamSamples
-	media    map[*headerSet]mediaInfo // parsed headers, by immutable header set
+	// parsed headers, by immutable header set: those asked for since the
+	// last sample, and in the period before (an ended publication's drop
+	// out after two samples unasked)
+	media, mediaPrev map[*headerSet]mediaInfo
 }
 
 func newStatsState() *statsState {
@@ -376,9 +379,7 @@ func (st *statsState) sampleStreams(now time.Time, streams []*Stream) {
 			delete(st.streams, path)
 		}
 	}
-	if len(st.media) > 1024 { // header sets of ended publications
-		clear(st.media)
-	}
+	st.mediaPrev, st.media = st.media, map[*headerSet]mediaInfo{}
 }
 
 // sessionList and streamList copy the hub's maps (h.mu is held briefly).
@@ -728,6 +729,10 @@ type streamMeta struct {
 func (st *statsState) mediaOf(r *gopRing) mediaInfo {
 	h := r.headers()
 	if m, ok := st.media[h]; ok {
+		return m
+	}
+	if m, ok := st.mediaPrev[h]; ok {
+		st.media[h] = m
 		return m
 	}
 	var m mediaInfo
