@@ -44,10 +44,7 @@ func requireNode(t *testing.T, pkgs ...string) {
 	t.Helper()
 	missing := func(what string) {
 		t.Helper()
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("%s missing but RTMPHUB_REQUIRE_BROWSER=1", what)
-		}
-		t.Skipf("%s missing (apt-get install nodejs npm chromium; npm ci in %s)", what, browserDir)
+		skipOrRequire(t, "RTMPHUB_REQUIRE_BROWSER", what, "apt-get install nodejs npm chromium; npm ci in "+browserDir)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		missing("node")
@@ -63,11 +60,14 @@ func requireNode(t *testing.T, pkgs ...string) {
 func requireChromium(t *testing.T) {
 	t.Helper()
 	requireNode(t, "playwright-core", "mpegts.js", "flv.js")
+	requireChromiumOnly(t)
+}
+
+// requireChromiumOnly needs Chromium (chromiumPath) and no node package.
+func requireChromiumOnly(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath()); err != nil {
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("chromium missing but RTMPHUB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("chromium missing (apt-get install chromium)")
+		skipOrRequire(t, "RTMPHUB_REQUIRE_BROWSER", "chromium", "apt-get install chromium")
 	}
 }
 
@@ -353,7 +353,9 @@ func TestWSStrictClient(t *testing.T) {
 	requireNode(t, "ws")
 	for _, mode := range []string{"client-close", "publisher-ends"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := startServer(t, nil)
+			// after the publisher leaves, the player waits -play-wait
+			// for the next one, then closes
+			srv := startServer(t, func(c *Config) { c.PlayWait.Duration = 500 * time.Millisecond })
 			stop := livePublisher(t, srv, "/live/strict")
 			out := filepath.Join(t.TempDir(), "ws.flv")
 			url := "ws://" + srv.HTTPAddr() + "/live/strict.flv?sign=x"

@@ -13,7 +13,7 @@
 //     CompositionTime
 //   - E.4.4   SCRIPTDATA (onMetaData): carried through, decoded by amf0.go
 //
-// Enhanced RTMP v2 (veovera/enhanced-rtmp, docs/enhanced/enhanced-rtmp-v2.md):
+// Enhanced RTMP v2 (veovera/enhanced-rtmp, the v2 specification):
 //   - ExVideoTagHeader: IsExHeader, VideoFrameType, VideoPacketType, the ModEx
 //     loop, VideoCommand, Multitrack (AvMultitrackType), VideoFourCc
 //   - ExVideoTagBody: per track [FourCC] trackId [sizeOfVideoTrack], then the

@@ -571,7 +571,7 @@ func sendRaw(t *testing.T, addr string, handshake bool, b []byte) {
 	io.Copy(io.Discard, r)
 }
 
-// Done-when 5: every committed corpus entry, sent to a live server over a
+// Every committed corpus entry, sent to a live server over a
 // socket, leaves it serving: a stream played meanwhile gets every frame,
 // and new publishers and players still work afterwards.
 func TestCorpusAgainstLiveServer(t *testing.T) {

@@ -22,14 +22,13 @@ import (
 	"time"
 )
 
-// httpHandler routes the HTTP port: API and pages (stats.go), then FLV.
+// httpHandler routes the HTTP port: API and pages (api.go), then FLV.
 // A WebSocket upgrade is only ever answered on an FLV path: an upgrade to
 // "/" or to the API is refused before any page sees it (NMS 4.4.3 crashes
 // on an upgrade to "/").
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	s.registerStats(mux)
-	s.registerRelayAPI(mux)
+	s.api.register(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWSUpgrade(r) {
@@ -90,7 +89,7 @@ func setNoCache(h http.Header) {
 
 func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" {
-		s.serveStatusPage(w, r)
+		s.api.statusPage(w, r)
 		return
 	}
 	setCORS(w.Header())
@@ -124,13 +123,14 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		proto = "ws"
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host}
-	if err := s.authorize(req); err != nil {
-		s.log.Info("http: play refused", "stream", streamPath(app, name), "reason", err, "remote", r.RemoteAddr)
+	id := s.hub.sessionID(proto)
+	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host, ID: id}
+	if err := s.auth.authorize(req); err != nil {
+		s.refuse.note("play", refusalReason(err), r.RemoteAddr, streamPath(app, name), err)
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
-	if !s.beginTracked() {
+	if !s.conns.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -140,20 +140,20 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	}
 	conn, br, ok := hijack(w, r)
 	if !ok {
-		s.wg.Done()
-		s.sessionDone(req)
+		s.conns.end()
+		s.auth.done(req)
 		return
 	}
 	// The handler returns now and net/http's goroutine, its buffers, its
 	// connection state and the request go with it: a player holds only its
 	// connection, a small reader of its own and goroutines of its own.
 	go func() {
-		defer s.wg.Done()
-		defer s.sessionDone(req)
-		defer s.untrack(conn)
+		defer s.conns.end()
+		defer s.auth.done(req)
+		defer s.conns.untrack(conn)
 		defer conn.Close()
 		conn.SetDeadline(time.Time{})
-		play(conn, br, app, name)
+		play(conn, br, flvTarget{id, app, name})
 	}()
 }
 
@@ -182,14 +182,18 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 	}
 	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, flvResponseHeader); err != nil {
-		s.untrack(conn)
+		s.conns.untrack(conn)
 		conn.Close()
 		return nil, nil, false
 	}
 	return conn, conn, true
 }
 
-func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
+// flvTarget is what an HTTP-FLV or WS-FLV player plays, and its session
+// id (given before the hooks were asked).
+type flvTarget struct{ id, app, name string }
+
+func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
 	var wmu sync.Mutex
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
@@ -200,7 +204,7 @@ func (s *Server) playHTTP(conn net.Conn, r io.Reader, app, name string) {
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
 	finish := func(error) { conn.Close() }
-	s.runFLVPlayer(conn, protoFLV, &wmu, app, name, watch, finish)
+	s.runFLVPlayer(conn, protoFLV, &wmu, to, watch, finish)
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -216,7 +220,7 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 	return conn, br, true
 }
 
-func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
+func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
 	watch := func(p *player) {
@@ -241,7 +245,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, app, name string) {
 		}
 		conn.Close()
 	}
-	s.runFLVPlayer(conn, protoWS, &ws.mu, app, name, watch, finish)
+	s.runFLVPlayer(conn, protoWS, &ws.mu, to, watch, finish)
 }
 
 // wsLingerBytes bounds what wsLinger reads and throws away.
@@ -298,22 +302,25 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	return err
 }
 
-// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the publication
-// ends or the client leaves. watch is the read side, run in its own
+// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
+// or no publisher comes for -play-wait (at first, and after one left).
+// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in its own
 // goroutine; it must stop the player when the client goes away. finish
 // ends the connection (given why the player stopped) and must make watch
 // return; runFLVPlayer returns when both are done.
 func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
-	app, name string, watch func(*player), finish func(error)) {
-	sess := s.hub.newSession(proto.String(), conn, func() { conn.Close() })
+	to flvTarget, watch func(*player), finish func(error)) {
+	sess := s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
 	defer s.hub.endSession(sess)
-	sess.setStream(app, name, false)
+	sess.setStream(to.app, to.name, false)
 	p := newPlayer(s.hub, sess, proto, conn, wmu)
 	p.startFn = flvStart(p)
-	stream := s.addPlayer(app, name, p)
+	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
+	p.rewait = s.cfg.PlayWait.Duration
+	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
-	go func() { defer close(done); defer s.recoverConn(conn); watch(p) }()
+	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
 	err := p.run(s.cfg.PlayWait.Duration)

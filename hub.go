@@ -8,18 +8,18 @@
 // frame costs no goroutine wake-up per player; its own goroutine takes
 // over again for anything that may wait (a full socket, a slow player).
 //
-// DESIGN.md properties: 1 (encode once: the loop only picks ready bytes),
-// 2 (the publisher never waits: append never blocks on a player; a player
-// that falls off the ring or past -max-lag skips to the newest keyframe; a
-// stalled socket hits the write timeout), 4 (late join starts clean:
-// headers, then the cached GOP from its keyframe), 5 (one publisher).
+// What holds here: a frame is encoded once (the loop only picks ready
+// bytes); the publisher never waits (append never blocks on a player; a
+// player that falls off the ring or past -max-lag skips to the newest
+// keyframe; a stalled socket hits the write timeout); a late joiner
+// starts clean (headers, then the cached GOP from its keyframe); a stream
+// has one publisher.
 package main
 
 import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -95,8 +95,17 @@ func (s *sessionInfo) stream() (app, name string, publisher bool) {
 
 // newSession registers a connection; remove it with endSession.
 func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo {
+	return h.newSessionAs(h.sessionID(proto), proto, c, closeFn)
+}
+
+// sessionID hands out the id of a session that starts later (an HTTP or
+// WS player is authorized, hooks included, before its session exists).
+func (h *Hub) sessionID(proto string) string { return newSessionID(proto, h.nextID.Add(1)) }
+
+// newSessionAs is newSession with an id from sessionID.
+func (h *Hub) newSessionAs(id, proto string, c net.Conn, closeFn func()) *sessionInfo {
 	s := &sessionInfo{
-		ID:         newSessionID(proto, h.nextID.Add(1)),
+		ID:         id,
 		Protocol:   proto,
 		RemoteAddr: c.RemoteAddr().String(),
 		Started:    time.Now(),
@@ -128,7 +137,9 @@ func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Unlock()
 }
 
-// kick closes the connection of session id; false if there is none.
+// kick closes the connection of session id; false if there is none. The
+// players of a kicked publisher wait for the next one, as when it leaves,
+// unless -kick-ends-players.
 func (h *Hub) kick(id string) bool {
 	h.mu.Lock()
 	s := h.sessions[id]
@@ -136,7 +147,11 @@ func (h *Hub) kick(id string) bool {
 	if s == nil {
 		return false
 	}
+	app, name, publisher := s.stream()
 	s.closeFn()
+	if publisher && h.cfg.KickEndsPlayers {
+		h.closePlayers(app, name)
+	}
 	return true
 }
 
@@ -152,6 +167,11 @@ type Stream struct {
 	changed chan struct{} // closed and replaced when ring changes
 	players map[*player]struct{}
 	pubAt   time.Time
+
+	// the timeline across publications (takeover.go)
+	clock *pubClock                // the current publication's
+	last  handoff                  // where the last ended one stopped
+	live  atomic.Pointer[pubClock] // clock, for the media path
 
 	// publication counters, reset per publish
 	videoFrames atomic.Uint64
@@ -182,33 +202,60 @@ func (h *Hub) lookup(app, name string) *Stream {
 
 // publish makes pub the publisher of app/name and returns the new ring.
 // It fails with ErrStreamBusy, before anything of pub's reaches the
-// stream, if the stream already has a publisher.
+// stream, if the stream already has a publisher (relays use it).
 func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, error) {
+	s, ring, _, err := h.publishOver(app, name, pub, false)
+	return s, ring, err
+}
+
+// publishOver is publish for a publisher that may take the stream over
+// from the current one, as -takeover allows (takeover.go). It returns
+// the session it replaced, if any, already being closed.
+func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*Stream, *gopRing, *sessionInfo, error) {
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
+	ring, old, err := s.startPublication(pub, takeover)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if old != nil {
+		old.closeFn()
+	}
+	pub.setStream(app, name, true)
+	return s, ring, old, nil
+}
+
+// startPublication makes pub the publisher of s, ending (and returning
+// the publisher of) the current publication when takeover allows it.
+func (s *Stream) startPublication(pub *sessionInfo, takeover bool) (*gopRing, *sessionInfo, error) {
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var old *sessionInfo
 	if s.ring != nil {
-		return nil, nil, ErrStreamBusy
+		if !takeover {
+			return nil, nil, ErrStreamBusy
+		}
+		var err error
+		if old, err = s.takeoverVictimLocked(s.hub.cfg, now); err != nil {
+			return nil, nil, err
+		}
 	}
-	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.fan = newFanout(h, s.ring, h.cfg.WriteDelay.Duration)
+	s.ring, s.pub, s.pubAt = newGOPRing(), pub, now
+	s.ring.fan = newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration)
+	s.startClockLocked(s.ring, now, s.hub.cfg.PlayWait.Duration)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
-	pub.setStream(app, name, true)
-	return s, s.ring, nil
+	return s.ring, old, nil
 }
 
 // unpublish ends ring's publication (a no-op if it is not current).
 func (s *Stream) unpublish(ring *gopRing) {
 	ring.close()
 	s.mu.Lock()
-	if s.ring == ring {
-		s.ring, s.pub = nil, nil
-		s.notifyLocked()
-	}
+	s.endedLocked(ring, time.Now())
 	s.mu.Unlock()
 	s.hub.collect(s)
 }
@@ -261,6 +308,30 @@ func (s *Stream) current() (*gopRing, <-chan struct{}) {
 	return s.ring, s.changed
 }
 
+// publication returns the live ring and its publisher (nils if none).
+func (s *Stream) publication() (*gopRing, *sessionInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ring, s.pub
+}
+
+// playerList returns the stream's players, in no order.
+func (s *Stream) playerList() []*player {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := make([]*player, 0, len(s.players))
+	for p := range s.players {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func (s *Stream) playerCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.players)
+}
+
 // waitRing waits until the stream has a publication other than prev.
 func (s *Stream) waitRing(prev *gopRing, done <-chan struct{}, timeout time.Duration) (*gopRing, error) {
 	var expire <-chan time.Time
@@ -289,8 +360,10 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	switch {
 	case f.Type == TagVideo && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd|FlagCommand) == 0:
 		s.videoFrames.Add(1)
+		s.noteMedia(ring)
 	case f.Type == TagAudio && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd) == 0:
 		s.audioFrames.Add(1)
+		s.noteMedia(ring)
 	}
 	ring.append(f)
 }
@@ -330,6 +403,7 @@ type player struct {
 
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
+	rewait  time.Duration // how long to wait for the next publication after one ended (0: for ever)
 
 	noAudio, noVideo, paused atomic.Bool
 	drops                    atomic.Uint64
@@ -458,45 +532,53 @@ func (p *player) run(firstWait time.Duration) error {
 	defer p.release()
 	defer p.giveBack()
 	var prev *gopRing
-	for republish := false; ; republish = true {
+	for kind := startFirst; ; {
 		ring, err := p.stream.waitRing(prev, p.done, firstWait)
 		if err != nil {
 			return err
 		}
-		firstWait = 0
-		if err := p.playRing(ring, republish); err != nil {
+		firstWait = p.rewait
+		if err := p.playRing(ring, kind); err != nil {
 			return err
 		}
 		if p.endFn == nil {
 			return nil
 		}
+		prev, kind = ring, p.stream.nextStart(ring)
+		if kind == startHandover {
+			continue // no end message: the stream goes on
+		}
 		if err := p.endFn(); err != nil {
 			return err
 		}
-		prev = ring
 	}
 }
 
 // playRing sends one publication: start messages, headers, then frames
 // from the start point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
+func (p *player) playRing(r *gopRing, kind startKind) error {
 	cursor, hdrs, key := p.startPoint(r)
 	if key == nil {
 		if err := p.waitReady(r); err != nil {
 			return err
 		}
-		if !r.holds(cursor) { // a burst outran the wake-up
+		if kind != startFirst || !r.holds(cursor) { // a burst outran the wake-up
+			// (a player that stays through a publisher change goes on
+			// from the new publication's first keyframe)
 			cursor, hdrs, key = r.oldestKey()
 		}
 	}
 	p.borrow()
-	if err := p.startFn(r.headers(), republish); err != nil {
-		return err
+	if kind != startHandover {
+		if err := p.startFn(r.headers(), kind == startAgain); err != nil {
+			return err
+		}
 	}
 	p.needKey = key == nil
-	if err := p.writeHeaders(hdrs, key, r.newestTimestamp()); err != nil {
+	if err := p.writeHeaders(p.headersToSend(hdrs, kind), key, r.newestTimestamp()); err != nil {
 		return err
 	}
+	p.lastHdrs = hdrs
 	for {
 		frames, _, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
 		switch {
@@ -697,9 +779,12 @@ func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
 	}
 	var rtmp [][]byte
 	if p.proto == protoRTMP {
-		if key != nil && key.headers == h {
+		switch {
+		case key != nil && key.headers == h:
 			rtmp = key.joinHeaderChunks()
-		} else {
+		case key != nil: // some of its headers (takeover.go)
+			rtmp = restampHeaders(h, key.Timestamp)
+		default:
 			rtmp = restampHeaders(h, ts)
 		}
 	}
@@ -871,220 +956,4 @@ func (p *player) writeFlat(bufs [][]byte) error {
 		return err
 	}
 	return nil
-}
-
-// fanout writes new frames to every caught-up player of a publication
-// from a few worker goroutines (one per CPU), the way an event loop does:
-// per frame and player, one non-blocking gathered write of bytes built
-// once, no goroutine wake-up, no timer, no allocation. Players are split
-// into shards, one per worker. A write that would block, fails, or meets a
-// filter hands the player back to its own goroutine (player.idle), which
-// finishes the frame it stopped in (sleeping while the socket takes it)
-// and applies the slow-player policy; once caught up it attaches again. So the
-// publisher never waits for a player, and a slow player costs no more
-// than a fast one: its cursor, in the same ring.
-type fanout struct {
-	ring   *gopRing
-	delay  time.Duration // -write-delay: linger after a wake-up
-	shards []*fanShard
-	next   atomic.Uint32
-	start  sync.Once
-}
-
-// fanShard is one worker's players and scratch.
-type fanShard struct {
-	hub     *Hub
-	mu      sync.Mutex // held by the worker for a whole pass
-	players []*player
-	frames  []*Frame
-	bufs    [][]byte
-	iov     iovScratch
-}
-
-func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
-	fo := &fanout{ring: r, delay: delay}
-	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
-	for i := range fo.shards {
-		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
-	}
-	return fo
-}
-
-// attach gives p, which has sent everything before cursor, to a worker.
-// It returns nil, leaving p to its goroutine, when cursor is no longer
-// the head or the publication ended.
-func (fo *fanout) attach(p *player, cursor uint64) *fanShard {
-	sh := fo.shards[int(fo.next.Add(1))%len(fo.shards)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if !fo.ring.caughtUp(cursor) {
-		return nil
-	}
-	p.cursor, p.fastErr = cursor, nil
-	sh.players = append(sh.players, p)
-	fo.start.Do(func() {
-		for _, s := range fo.shards {
-			go fo.work(s)
-		}
-	})
-	return sh
-}
-
-// detach takes p out of the shard (a no-op when the worker already
-// handed it back).
-func (sh *fanShard) detach(p *player) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for i, q := range sh.players {
-		if q == p {
-			sh.remove(i)
-			return
-		}
-	}
-}
-
-func (sh *fanShard) remove(i int) {
-	last := len(sh.players) - 1
-	sh.players[i] = sh.players[last]
-	sh.players[last] = nil
-	sh.players = sh.players[:last]
-}
-
-// work is one worker: a pass over its shard after every append, until
-// the publication ends (then every player goes back to its goroutine,
-// which drains the rest and ends or waits for the next publisher).
-func (fo *fanout) work(sh *fanShard) {
-	for {
-		wake, closed := fo.ring.wakeState()
-		sh.pass(fo.ring, closed)
-		if closed {
-			return
-		}
-		<-wake
-		if fo.delay > 0 {
-			time.Sleep(fo.delay)
-		}
-	}
-}
-
-// pass pushes what is new to every player of the shard; players that
-// cannot take it are handed back. The ring is read once per pass, not
-// once per player: the players of a shard are nearly always at the same
-// frame, and the ring's lock is shared with the publisher and the other
-// workers.
-func (sh *fanShard) pass(r *gopRing, closed bool) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for more := true; more && len(sh.players) > 0; {
-		win, tail, head := sh.snapshot(r)
-		more = win.end() < head
-		var out uint64
-		for i := 0; i < len(sh.players); {
-			p := sh.players[i]
-			if n, ok := sh.push(p, win, tail); ok && !closed {
-				out += n
-				i++
-				continue
-			}
-			sh.remove(i)
-			p.kick <- struct{}{} // cap 1, and only the worker sends
-		}
-		clear(win.frames)
-		sh.hub.outBytes.Add(out)
-	}
-}
-
-// window is a run of consecutive ring frames starting at seq base.
-type window struct {
-	base   uint64
-	frames []*Frame
-}
-
-func (w window) end() uint64 { return w.base + uint64(len(w.frames)) }
-
-// snapshot reads, under one ring lock, up to maxBatch frames from the
-// lowest cursor of the shard (or the tail, if that is gone).
-func (sh *fanShard) snapshot(r *gopRing) (window, uint64, uint64) {
-	lo := sh.players[0].cursor
-	for _, p := range sh.players[1:] {
-		lo = min(lo, p.cursor)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	lo = max(lo, r.tail)
-	w := window{base: lo, frames: sh.frames[:0]}
-	for seq := lo; seq < r.head && len(w.frames) < maxBatch; seq++ {
-		w.frames = append(w.frames, r.buf[seq%ringCap])
-	}
-	return w, r.tail, r.head
-}
-
-// push writes to p, in one non-blocking gathered write, the frames of win from
-// its cursor on, and returns the bytes written. false means p must go
-// back to its goroutine: it fell off the ring (cursor before tail), is
-// filtering, its write lock is busy, or the socket did not take
-// everything.
-func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
-	if p.cursor < tail || p.filtering() {
-		return 0, false
-	}
-	if p.cursor >= win.end() {
-		return 0, true
-	}
-	frames := win.frames[p.cursor-win.base:]
-	bufs := sh.bufs[:0]
-	for _, f := range frames {
-		bufs = f.appendWire(bufs, p.proto)
-	}
-	defer func() { clear(bufs); sh.bufs = bufs[:0] }() // keep what append grew, not the frames
-	if !p.wmu.TryLock() {
-		return 0, false
-	}
-	n, err := p.nb.try(bufs, &sh.iov)
-	p.countOut(n)
-	switch {
-	case err == nil:
-		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
-		p.wmu.Unlock()
-	case errors.Is(err, errWouldBlock):
-		p.shortWrite(frames, n)
-	default:
-		p.wmu.Unlock()
-		p.fastErr = err
-	}
-	return uint64(n), err == nil
-}
-
-// shortWrite records a fast write that stopped n bytes into frames. The
-// frames before the one it stopped in are sent. If it stopped in the
-// middle of a message, the goroutine gets the rest of that frame and the
-// write lock with it (player.idle unlocks once it is written): nothing
-// may come between the two parts of a message. The frames after it are
-// left to the goroutine's next read of the ring, like writeFrames does.
-func (p *player) shortWrite(frames []*Frame, n int) {
-	k, off := splitAt(frames, p.proto, n)
-	p.cursor += uint64(k)
-	if k > 0 {
-		p.lastHdrs = frames[k-1].headers
-	}
-	if off == 0 {
-		p.wmu.Unlock()
-		return
-	}
-	p.cursor++
-	p.lastHdrs = frames[k].headers
-	p.pending = skipBytes(frames[k].appendWire(p.pending[:0], p.proto), off)
-}
-
-// skipBytes returns what remains of bufs after its first n bytes (its
-// slices, not copies).
-func skipBytes(bufs [][]byte, n int) [][]byte {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
-	}
-	if n > 0 {
-		bufs[0] = bufs[0][n:]
-	}
-	return bufs
 }

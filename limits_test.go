@@ -351,7 +351,7 @@ func startTLSServer(t *testing.T, mod func(*Config)) *Server {
 	})
 }
 
-// Done-when 1: each NMS crash input, and truncated, garbage and oversized
+// Each NMS crash input, and truncated, garbage and oversized
 // input on every port, closes only its own connection while a stream plays
 // on without a gap.
 func TestHostileInputKeepsStreamPlaying(t *testing.T) {
@@ -379,7 +379,7 @@ func TestHostileInputKeepsStreamPlaying(t *testing.T) {
 	}
 }
 
-// Done-when 4: a silent TCP connection is closed after the handshake
+// A silent TCP connection is closed after the handshake
 // timeout, and a thousand of them do not stop a real publisher and player.
 func TestSilentConnectionsClosed(t *testing.T) {
 	const n = 1000
@@ -621,9 +621,7 @@ func waitConns(t *testing.T, srv *Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		srv.mu.Lock()
-		got := len(srv.conns)
-		srv.mu.Unlock()
+		got := srv.conns.count()
 		if got == n {
 			return
 		}

@@ -11,25 +11,50 @@
 //
 // # Data flow
 //
-//	publisher (TCP)
-//	  -> handshake.go   C0/C1/C2 <-> S0/S1/S2 (simple, or Flash digest)
-//	  -> chunk.go       chunks -> whole messages (per chunk stream state)
-//	  -> session.go     AMF0 commands (amf0.go): connect, publish, play, ...
-//	  -> flvmux.go      each audio/video/data message classified from its
-//	                    tag header (sequence header, keyframe, ...), legacy
-//	                    FLV and Enhanced RTMP alike
-//	  -> hub.go         streams by "/app/name": one publisher, many players
-//	  -> gop.go         the GOP ring: each payload stored once, with each
-//	                    protocol's framing bytes built once around it;
-//	                    held for late joiners, read by cursors
-//	  -> players        one gathered write (sendmsg, nbwrite_linux.go) per
-//	                    batch of frames: caught-up players from per-CPU
-//	                    fan-out workers, others from their own goroutine
-//	                    (hub.go):
-//	       RTMP         pre-built chunk headers + payload (chunk.go)
-//	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
-//	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
-//	stats.go            NMS-compatible JSON API, Prometheus text, status page
+// One video frame, from the publisher's socket to each player's, every
+// hop with its function (file):
+//
+//	read(2)
+//	  -> rawReader.Read          nbwrite_linux.go  (a plain Read elsewhere)
+//	  -> countingConn.Read       countconn.go      counts the socket's bytes
+//	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
+//	                                               (swapReader: 64 KB once it publishes)
+//	  -> ChunkReader.ReadMessage chunk.go          chunks -> one whole message
+//	  -> rtmpSession.serve       session.go        (after serverHandshake, handshake.go)
+//	  -> rtmpSession.handle      session.go        rtmpConn.control answers acks/pings
+//	  -> rtmpSession.publishMessage  session.go    a publisher's audio/video/data
+//	  -> messageFrame            session.go        ClassifyTag (flvmux.go): sequence
+//	                                               header, keyframe, codec, Enhanced RTMP
+//	  -> newFrame                gop.go            payload kept once, each protocol's
+//	                                               framing built once around it
+//	  -> Stream.append           hub.go            frame counters
+//	  -> gopRing.append          gop.go            the GOP ring: held for late joiners,
+//	                                               wakes the fan-out
+//	  -> fanout.work             fanout.go         one worker per CPU and stream
+//	  -> fanShard.pass           fanout.go         the ring read once per pass
+//	                                               (gopRing.window) for all its players
+//	  -> fanShard.push           fanout.go         caught-up players: Frame.appendWire
+//	  -> nbWriter.try            nbwrite_linux.go  one non-blocking gathered write
+//	  -> sendmsg(2)
+//
+// A player that is behind (joining, or its socket full) writes from its
+// own goroutine: player.run -> player.playRing -> player.writeFrames ->
+// player.writeBufs -> player.writeLocked (hub.go) -> nbWriter.wait
+// (nbwrite_linux.go) -> sendmsg(2), or player.writeFlat -> write(2) for
+// TLS. What each protocol's write carries:
+//
+//	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
+//	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
+//	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
+//
+// Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
+// relays.publishStarted -> relays.startRecording (a recorder plays the
+// ring into a file: recorder.writeTag) and relays.startPush (a pushRelay
+// plays it into a Client: pushTag -> Client.WriteMedia -> rtmpConn.write);
+// a player's relays.addPlayer -> relays.ensurePull on an edge: an
+// edgePull's Client.ReadMessage -> messageFrame -> Stream.append, as a
+// session's. The JSON API, Prometheus text and status page are api.go's,
+// from the sampler of stats.go.
 //
 // # Specifications
 //
@@ -45,10 +70,11 @@
 //
 // # Connection lifecycle
 //
-// As net/http's server: an accept loop that backs off on temporary errors,
-// one goroutine per connection that starts with a deferred
-// recover-and-close, and live connections tracked under a mutex so that
-// SIGINT/SIGTERM can stop accepting, close every session and exit 0.
+// As net/http's server (connTracker, conntrack.go): an accept loop that
+// backs off on temporary errors, one goroutine per connection that starts
+// with a deferred recover-and-close, and live connections tracked under a
+// mutex so that SIGINT/SIGTERM can stop accepting, close every session and
+// exit 0.
 package main
 
 import (
@@ -66,7 +92,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -160,6 +185,11 @@ type Config struct {
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 
+	// Publisher takeover (takeover.go) and kicks.
+	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
+	TakeoverIdle    Duration       `json:"takeoverIdle"`    // -takeover idle: a publisher silent this long is replaced
+	KickEndsPlayers bool           `json:"kickEndsPlayers"` // kicking a publisher also closes its players
+
 	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
 	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
 	MaxConns        int `json:"maxConns"`        // connections overall (RTMP + HTTP)
@@ -196,6 +226,8 @@ func defaultConfig() *Config {
 		WriteTimeout:     Duration{10 * time.Second},
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
+		Takeover:         TakeoverIdle,
+		TakeoverIdle:     Duration{2 * time.Second},
 		MaxMessageSize:   16 << 20,
 		MaxChunkStreams:  64,
 		MaxConns:         20000,
@@ -249,7 +281,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
-	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
+	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
+	fs.DurationVar(&c.TakeoverIdle.Duration, "takeover-idle", c.TakeoverIdle.Duration, "with -takeover idle, a publisher that sent no media for this long is replaced")
+	fs.BoolVar(&c.KickEndsPlayers, "kick-ends-players", c.KickEndsPlayers, "kicking a publisher (API) also closes its players (default: they wait)")
 	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
 	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
@@ -269,11 +304,23 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
 }
 
-// Server owns the listeners, the hub and every live connection.
+// serverEnv is what the server's connections use of it: the settings,
+// the hub, and the concerns that hang off the server, each a type of its
+// own. A session gets a copy (the fields are shared pointers).
+type serverEnv struct {
+	cfg    *Config
+	hub    *Hub
+	log    *slog.Logger
+	conns  *connTracker // live connections and goroutines (conntrack.go)
+	auth   *authorizer  // signed URLs and hooks (auth.go)
+	relays *relays      // recordings, push relays, edge pulls (relay.go, record.go)
+	refuse *refusalLog  // refused publishes, plays and connections, logged (refusals.go)
+}
+
+// Server owns the listeners and the HTTP servers; the rest hangs off its
+// serverEnv.
 type Server struct {
-	cfg *Config
-	hub *Hub
-	log *slog.Logger
+	serverEnv
 
 	rtmpLn  net.Listener
 	httpLn  net.Listener
@@ -282,21 +329,19 @@ type Server struct {
 	http    *http.Server
 	https   *http.Server
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	perIP   map[string]int
-	closing bool
-	wg      sync.WaitGroup
-	stop    chan struct{} // closed by Close: background loops end
-
-	stats *statsState // samples for the stats API (stats.go)
-	auth  authState   // hook client and on_done queue (auth.go)
-	relay relayState  // recordings, push relays, edge pulls (relay.go)
+	stats *sampler // samples for the stats API (stats.go)
+	api   *api     // the JSON API, /metrics, the status page (api.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
-	s := &Server{cfg: cfg, log: logger, hub: newHub(cfg), stop: make(chan struct{}),
-		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int)}
+	hub := newHub(cfg)
+	refuse := newRefusalLog(logger)
+	conns := newConnTracker(cfg, logger, refuse)
+	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns, refuse: refuse,
+		auth:   newAuthorizer(cfg, logger),
+		relays: newRelays(cfg, hub, logger, conns)},
+		stats: newSampler(hub)}
+	s.api = &api{cfg: cfg, hub: hub, log: logger, stats: s.stats, relays: s.relays, addrs: s.addrs}
 	s.http = s.newHTTPServer()
 	s.https = s.newHTTPServer()
 	return s
@@ -308,7 +353,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout.Duration,
 		IdleTimeout:       s.cfg.IdleTimeout.Duration,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ConnState:         s.httpConnState,
+		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 	}
@@ -327,7 +372,7 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen() error {
 	var err error
-	// listenCounted (stats.go) counts every socket's bytes for the stats
+	// listenCounted (countconn.go) counts every socket's bytes for the stats
 	if s.rtmpLn, err = listenCounted(s.cfg.RTMP, nil); err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
@@ -380,150 +425,24 @@ func (s *Server) closeListeners() {
 
 // Serve starts the accept loops in the background.
 func (s *Server) Serve() {
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpLn, s.serveRTMP) }()
-	go func() { defer s.wg.Done(); s.http.Serve(s.httpLn) }()
-	go func() { defer s.wg.Done(); s.sampleStats(s.stop) }()
+	s.conns.spawn(func() { s.conns.accept(s.rtmpLn, s.serveRTMP) })
+	s.conns.spawn(func() { s.http.Serve(s.httpLn) })
+	s.conns.spawn(func() { s.stats.run(s.conns.stopping()) })
 	if s.rtmpsLn != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpsLn, s.serveRTMP) }()
+		s.conns.spawn(func() { s.conns.accept(s.rtmpsLn, s.serveRTMP) })
 	}
 	if s.httpsLn != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.https.Serve(s.httpsLn) }()
+		s.conns.spawn(func() { s.https.Serve(s.httpsLn) })
 	}
 }
 
-// acceptLoop accepts until the listener closes, backing off on temporary
-// errors (too many open files) as net/http does.
-func (s *Server) acceptLoop(ln net.Listener, handle func(net.Conn)) {
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept", "err", err, "retry", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		if !s.track(c) {
-			c.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go s.serveConn(c, handle)
-	}
-}
-
-// serveConn runs handle for one connection; a panic there closes only
-// this connection (the last line of defence: parsers must not panic).
-func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
-	defer s.wg.Done()
-	defer s.untrack(c)
-	defer c.Close()
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-		}
-	}()
-	handle(c)
-}
-
-// recoverConn is deferred by a connection's other goroutines (an RTMP
-// player's writer, an HTTP player's read watcher): a panic there, too,
-// closes only that connection.
-func (s *Server) recoverConn(c net.Conn) {
-	if v := recover(); v != nil {
-		s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-		c.Close()
-	}
-}
-
-// track registers a connection, enforcing the connection limits.
-func (s *Server) track(c net.Conn) bool {
-	ip := remoteIP(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closing:
-		return false
-	case s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns:
-		s.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
-		return false
-	case s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP:
-		s.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
-	delete(s.conns, c)
-	ip := remoteIP(c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
-}
-
-func remoteIP(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		return c.RemoteAddr().String()
-	}
-	return host
-}
-
-// httpConnState tracks HTTP connections like RTMP ones. A hijacked
-// connection (HTTP-FLV, WebSocket) stays tracked until its handler
-// untracks it.
-func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateNew:
-		if !s.track(c) {
-			c.Close()
-		}
-	case http.StateClosed:
-		s.untrack(c)
-	}
-}
-
-// beginTracked counts a goroutine that outlives the connection tracking
-// of the accept loops (a hijacked HTTP handler, a relay, a recorder) in
-// the server's WaitGroup, so that Close waits for it; false once the
-// server is closing.
-func (s *Server) beginTracked() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
+// serveRTMP is the connection handler of the RTMP listeners (session.go).
+func (s *Server) serveRTMP(c net.Conn) { serveRTMPSession(s.serverEnv, c) }
 
 // Close stops accepting, closes every connection and waits for their
 // goroutines.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if !s.closing {
-		close(s.stop)
-	}
-	s.closing = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
+	s.conns.shutdown()
 	s.closeListeners()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -531,12 +450,15 @@ func (s *Server) Close() {
 		hs.Shutdown(ctx)
 		hs.Close()
 	}
-	s.wg.Wait()
+	s.conns.wait()
 }
 
 // RTMPAddr and HTTPAddr are the bound addresses (tests listen on :0).
 func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// addrs is what the API reports of the bound addresses.
+func (s *Server) addrs() (rtmp, http string) { return s.RTMPAddr(), s.HTTPAddr() }
 
 // validName reports whether an app or stream name is safe: a restricted
 // alphabet, no path separators, not "." and no ".." anywhere.

@@ -890,18 +890,6 @@ func TestRateWindow(t *testing.T) {
 // ---------------------------------------------------------------------------
 // The status page in headless Chromium
 
-// requireChromiumOnly skips (or, with RTMPHUB_REQUIRE_BROWSER=1, fails)
-// without Chromium (chromiumPath, browser_test.go); no node packages needed.
-func requireChromiumOnly(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath()); err != nil {
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("chromium missing but RTMPHUB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("chromium missing (apt-get install chromium)")
-	}
-}
-
 // runChromium runs headless Chromium on url with args; its user data
 // directory is fresh and removed afterwards.
 func runChromium(t *testing.T, url string, args ...string) []byte {
@@ -956,7 +944,7 @@ func TestStatusPageChromium(t *testing.T) {
 }
 
 // FuzzMediaInfo feeds arbitrary headers, metadata and key frames through
-// the classifier and the stats' media reading (mediaOf, exCodedData,
+// the classifier and the stats' media reading (mediaCache.of, exCodedData,
 // parseStreamMeta): never a panic, never a size beyond the limits.
 func FuzzMediaInfo(f *testing.F) {
 	meta, _ := AppendAMF0All(nil, "onMetaData", ECMAArray{{"width", 640.0}, {"height", 360.0}, {"framerate", 30.0}, {"stereo", true}})
@@ -979,7 +967,7 @@ func FuzzMediaInfo(f *testing.F) {
 			}
 			r.append(newFrame(x.typ, 0, info, x.b))
 		}
-		m := newStatsState().mediaOf(r)
+		m := new(mediaCache).of(r)
 		if m.video.Width < 0 || m.video.Width > maxPictureDim || m.video.Height > maxPictureDim ||
 			m.audio.Channels < 0 || m.audio.Channels > 255 || math.IsNaN(m.video.FrameRate) {
 			t.Fatalf("impossible media info %+v", m)
