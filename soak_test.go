@@ -1,8 +1,8 @@
 package main
 
 // TestSoak: a server under churn stays leak-free. Players of every protocol
-// join and leave every few milliseconds, publishers restart and contend for
-// a stream, the API kicks sessions and starts and stops a recording, and bad
+// join and leave every few milliseconds, publishers restart, contend for a
+// stream and take it over, the API kicks sessions and starts and stops a recording, and bad
 // clients (garbage bytes on both ports, half handshakes, slowloris headers,
 // bad WebSocket frames) come and go; one steady publisher and its players
 // run through it all. After a warm-up the test takes a baseline (goroutines,
@@ -77,6 +77,7 @@ func startSoakServer(t *testing.T, logs *soakLog) *Server {
 	cfg.RTMP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.HandshakeTimeout.Duration = 500 * time.Millisecond // half handshakes and slowloris end soon
 	cfg.PlayWait.Duration = 300 * time.Millisecond
+	cfg.TakeoverIdle.Duration = 100 * time.Millisecond // a publisher gone quiet is taken over soon
 	cfg.IdleTimeout.Duration = 5 * time.Second
 	cfg.WriteTimeout.Duration = 2 * time.Second
 	srv := NewServer(cfg, slog.New(logs))
@@ -468,9 +469,10 @@ func soakWSDial(addr, path string) (net.Conn, *bufio.Reader, error) {
 	return c, br, nil
 }
 
-// churnPublish publishes the churn stream for a few GOPs and leaves, with
-// or without unpublishing first; now and then a second publisher tries the
-// same key meanwhile.
+// churnPublish publishes the churn stream for a few GOPs and leaves. The
+// two publish workers contend for the stream: one is refused while the
+// other sends, and takes it over when the other goes quiet (as an encoder
+// does after a network blip) for longer than -takeover-idle.
 func churnPublish(ctx context.Context, r *rand.Rand, srv *Server) error {
 	c, err := DialRTMP(ctx, rtmpURL(srv, "/live/churn"))
 	if err != nil {
@@ -486,8 +488,11 @@ func churnPublish(ctx context.Context, r *rand.Rand, srv *Server) error {
 	}
 	c.WriteMedia(MsgVideo, 0, testVideoHeader)
 	c.WriteMedia(MsgAudio, 0, testAudioHeader)
-	frames := 10 + r.IntN(60)
+	frames, quiet := 10+r.IntN(60), r.IntN(200)
 	for i := 0; i < frames && ctx.Err() == nil; i++ {
+		if i == quiet {
+			time.Sleep(time.Duration(50+r.IntN(250)) * time.Millisecond)
+		}
 		ts := uint32(i * 33)
 		if err := c.WriteMedia(MsgVideo, ts, testVideoFrame(i, i%15 == 0)); err != nil {
 			return nil // kicked
