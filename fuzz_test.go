@@ -74,6 +74,9 @@ func chunkSeeds() [][]byte {
 // an EOF, returns messages within the limits, and what it returns, chunked
 // again, reads back the same (reassembly is lossless).
 func FuzzChunkReassembly(f *testing.F) {
+	for _, g := range chunkGolden {
+		f.Add(g.wire)
+	}
 	for _, s := range chunkSeeds() {
 		f.Add(s)
 	}
@@ -359,7 +362,11 @@ func checkFLVReaderAgainstDecode(t *testing.T, in []byte, got []FLVTag, errReade
 
 // ---- user control messages ----
 
+// FuzzUserControl: an event parses only when it re-encodes to the same
+// bytes; failures are *ChunkError. Seeds: the chunk golden table's User
+// Control row, and one message of each event.
 func FuzzUserControl(f *testing.F) {
+	f.Add(chunkRow(f, "User Control PingRequest passes through").want[0].Payload)
 	for _, m := range []Message{userControlMessage(StreamBegin, 1), userControlMessage(SetBufferLength, 1, 3000),
 		userControlMessage(PingRequest, 0xdeadbeef), userControlMessage(PingResponse, 1), userControlMessage(StreamEOF, 1)} {
 		f.Add(m.Payload)
