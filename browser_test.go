@@ -207,10 +207,7 @@ func waitPlayers(t *testing.T, srv *Server, app, name string, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if s := srv.hub.lookup(app, name); s != nil {
-			s.mu.Lock()
-			got := len(s.players)
-			s.mu.Unlock()
-			if got >= n {
+			if s.playerCount() >= n {
 				return
 			}
 		}
@@ -557,10 +554,7 @@ func TestHTTPMalformedRequests(t *testing.T) {
 	// that played are gone with their connections: the victims remain.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		s := srv.hub.lookup("live", "v")
-		s.mu.Lock()
-		n := len(s.players)
-		s.mu.Unlock()
+		n := srv.hub.lookup("live", "v").playerCount()
 		if n == len(victims) {
 			break
 		}
@@ -772,14 +766,22 @@ func (w *wireRecorder) Write(p []byte) (int, error) {
 
 func (w *wireRecorder) SetWriteDeadline(time.Time) error { return nil }
 
-// writeGather records each slice of a batch as a write of its own
-// (hub.go's gatherWriter), so that the test sees the very slices.
-func (w *wireRecorder) writeGather(bufs [][]byte) error {
+// writeAll records each slice of a batch as a write of its own (the
+// recorder is its own frameWriter, writer.go), so that the test sees the
+// very slices.
+func (w *wireRecorder) writeAll(bufs [][]byte) (int, error) {
 	w.mu.Lock()
-	w.writes = append(w.writes, bufs...)
-	w.mu.Unlock()
-	return nil
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range bufs {
+		w.writes = append(w.writes, b)
+		n += len(b)
+	}
+	return n, nil
 }
+
+// tryWrite takes everything, as a socket with room does.
+func (w *wireRecorder) tryWrite(bufs [][]byte) (int, error) { return w.writeAll(bufs) }
 
 // sameBytes reports whether a and b are the same memory, not just equal.
 func sameBytes(a, b []byte) bool {
@@ -800,7 +802,7 @@ func TestPlayersShareEncodedBytes(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, proto := range protos {
 		recs[i] = &wireRecorder{}
-		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &sync.Mutex{})
+		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &writeLock{})
 		if proto == protoRTMP {
 			p.startFn = func(*headerSet, bool) error { return nil }
 		} else {

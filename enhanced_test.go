@@ -909,7 +909,9 @@ func runEnhancedCase(t *testing.T, s *eStream) {
 	if len(s.gops) < 5 {
 		t.Fatalf("%d GOPs, want at least 5", len(s.gops))
 	}
-	srv := startServer(t, nil)
+	// FLV players wait -play-wait for a returning publisher before their
+	// response ends; a short wait lets the test see that end.
+	srv := startServer(t, func(c *Config) { c.PlayWait = Duration{2 * time.Second} })
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // runs after the players' connections are closed
 	const path = "/live/enhanced"

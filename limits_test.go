@@ -538,9 +538,7 @@ func players(srv *Server, app, name string) int {
 	if s == nil {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.players)
+	return s.playerCount()
 }
 
 // A message over -max-message-size and chunk streams past

@@ -15,7 +15,9 @@
 // hop with its function (file):
 //
 //	read(2)
-//	  -> rawReader.Read          nbwrite_linux.go  (a plain Read elsewhere)
+//	  -> rawReader.Read          nbwrite_linux.go  via rawConn.Read (withRawReads,
+//	                                               installed by countingListener.Accept;
+//	                                               a plain Read elsewhere)
 //	  -> countingConn.Read       countconn.go      counts the socket's bytes
 //	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
 //	                                               (swapReader: 64 KB once it publishes)
@@ -33,24 +35,29 @@
 //	  -> fanout.work             fanout.go         one worker per CPU and stream
 //	  -> fanShard.pass           fanout.go         the ring read once per pass
 //	                                               (gopRing.window) for all its players
-//	  -> fanShard.push           fanout.go         caught-up players: Frame.appendWire
-//	  -> nbWriter.try            nbwrite_linux.go  one non-blocking gathered write
+//	  -> fanShard.push           fanout.go         caught-up players
+//	  -> wireSink.tryFrames      sink.go           Frame.appendWire (gop.go): the
+//	                                               protocol's framing + payload slices
+//	  -> sendmsgWriter.tryWrite  nbwrite_linux.go  one non-blocking gathered write
 //	  -> sendmsg(2)
 //
 // A player that is behind (joining, or its socket full) writes from its
-// own goroutine: player.run -> player.playRing -> player.writeFrames ->
-// player.writeBufs -> player.writeLocked (hub.go) -> nbWriter.wait
-// (nbwrite_linux.go) -> sendmsg(2), or player.writeFlat -> write(2) for
-// TLS. What each protocol's write carries:
+// own goroutine: player.run -> player.playRing -> player.writeFrames
+// (hub.go) -> wireSink.sendFrames (sink.go) -> sendmsgWriter.tryWrite,
+// and for the rest wireSink.writeLocked -> sendmsgWriter.writeAll
+// (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux
+// streamWriter.writeAll (writer.go) -> write(2). What each protocol's
+// write carries:
 //
 //	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
 //	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
 //	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
 //
 // Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
-// relays.publishStarted -> relays.startRecording (a recorder plays the
-// ring into a file: recorder.writeTag) and relays.startPush (a pushRelay
-// plays it into a Client: pushTag -> Client.WriteMedia -> rtmpConn.write);
+// relays.publishStarted -> relays.startRecording (a recorder is a player
+// whose frameSink, sink.go, is recorder.writeFrame) and relays.startPush (a
+// pushRelay's player sends each frame through a Client: pushFrame ->
+// Client.WriteMedia -> rtmpConn.write);
 // a player's relays.addPlayer -> relays.ensurePull on an edge: an
 // edgePull's Client.ReadMessage -> messageFrame -> Stream.append, as a
 // session's. The JSON API, Prometheus text and status page are api.go's,
@@ -458,7 +465,17 @@ func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // addrs is what the API reports of the bound addresses.
-func (s *Server) addrs() (rtmp, http string) { return s.RTMPAddr(), s.HTTPAddr() }
+// addrs is RTMPAddr and HTTPAddr, "" for a listener not open (a server
+// built for a test without them).
+func (s *Server) addrs() (rtmp, http string) {
+	if s.rtmpLn != nil {
+		rtmp = s.RTMPAddr()
+	}
+	if s.httpLn != nil {
+		http = s.HTTPAddr()
+	}
+	return rtmp, http
+}
 
 // validName reports whether an app or stream name is safe: a restricted
 // alphabet, no path separators, not "." and no ".." anywhere.

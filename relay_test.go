@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,126 +53,6 @@ func TestPushFlagRepeats(t *testing.T) {
 	if _, err := loadConfig([]string{"-push", "http://a"}, io.Discard); err == nil {
 		t.Fatal("-push http://a accepted")
 	}
-}
-
-// relaySinkGolden is an FLV stream (header, a script tag, a video tag, an
-// audio tag) and the tags a sink must hand on.
-func relaySinkGolden() ([]byte, []FLVTag) {
-	tags := []FLVTag{
-		{Type: TagScript, Timestamp: 0, Data: []byte{0x02, 0x00, 0x0a, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 0x05}},
-		{Type: TagVideo, Timestamp: 33, Data: testVideoHeader},
-		{Type: TagAudio, Timestamp: 0x01020304, Data: testAudioFrame(7)},
-	}
-	b := AppendFLVHeader(nil, true, true)
-	for _, tg := range tags {
-		b = AppendFLVTag(b, tg.Type, tg.Timestamp, tg.Data)
-	}
-	return b, tags
-}
-
-// collectSink feeds b to a sink in the given pieces and returns the tags.
-func collectSink(b []byte, cuts []int) ([]FLVTag, error) {
-	var got []FLVTag
-	k := &flvTagSink{wantHeader: true, onHeader: func(FLVHeader) error { return nil },
-		onTag: func(t FLVTag) error {
-			t.Data = bytes.Clone(t.Data)
-			got = append(got, t)
-			return nil
-		}}
-	prev := 0
-	for _, c := range append(cuts, len(b)) {
-		c = min(max(c, prev), len(b))
-		if _, err := k.Write(b[prev:c]); err != nil {
-			return got, err
-		}
-		prev = c
-	}
-	return got, nil
-}
-
-// However the writes split the stream, the sink hands on the same tags.
-func TestFLVTagSinkSplits(t *testing.T) {
-	b, want := relaySinkGolden()
-	for cut := 0; cut <= len(b); cut++ {
-		for _, cuts := range [][]int{{cut}, {cut, cut + 1}, {1, cut, cut + 5}} {
-			got, err := collectSink(b, cuts)
-			if err != nil || len(got) != len(want) {
-				t.Fatalf("cuts %v: %d tags, %v", cuts, len(got), err)
-			}
-			for i := range want {
-				if got[i].Type != want[i].Type || got[i].Timestamp != want[i].Timestamp || !bytes.Equal(got[i].Data, want[i].Data) {
-					t.Fatalf("cuts %v: tag %d = %+v, want %+v", cuts, i, got[i], want[i])
-				}
-			}
-		}
-	}
-	// a corrupt PreviousTagSize is an error, not a panic or a silent skip
-	bad := bytes.Clone(b)
-	bad[len(bad)-1] ^= 0xff
-	if _, err := collectSink(bad, nil); err == nil {
-		t.Fatal("corrupt PreviousTagSize accepted")
-	}
-}
-
-// FuzzFLVTagSink: the sink is a streaming parser, so however the writes
-// split the bytes it hands on the same tags and fails (or not) as the same
-// bytes in one piece do: split at cut, and fed one byte at a time. What it
-// hands on is what DecodeFLVHeader and DecodeFLVTag read from the whole
-// input, and a tag it passes on re-encodes to the very bytes it came from.
-func FuzzFLVTagSink(f *testing.F) {
-	b, _ := relaySinkGolden()
-	f.Add(b, uint16(5))
-	f.Add(b[:20], uint16(0))
-	f.Add([]byte("FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00\x12\xff\xff\xff"), uint16(3))
-	for _, g := range flvGoldenTable {
-		f.Add(append(AppendFLVHeader(nil, true, true), g.wire...), uint16(flvHeaderLen+flvPrevSizeLen+1))
-	}
-	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
-		whole, errWhole := collectSink(b, nil)
-		oneByOne := make([]int, len(b))
-		for i := range oneByOne {
-			oneByOne[i] = i + 1
-		}
-		for _, cuts := range [][]int{{int(cut)}, oneByOne} {
-			split, errSplit := collectSink(b, cuts)
-			if (errWhole == nil) != (errSplit == nil) || !sameTags(whole, split) {
-				t.Fatalf("whole: %d tags %v; split at %v: %d tags %v", len(whole), errWhole, cuts[:min(len(cuts), 3)], len(split), errSplit)
-			}
-		}
-		checkSinkAgainstDecode(t, b, whole, errWhole)
-	})
-}
-
-// checkSinkAgainstDecode checks what the sink made of b against the
-// one-piece decoders: the same tags, each re-encoding to its bytes, and an
-// error exactly when the decoders find one before the input runs out.
-func checkSinkAgainstDecode(t *testing.T, b []byte, got []FLVTag, errSink error) {
-	_, rest, err := DecodeFLVHeader(b)
-	var want []FLVTag
-	for err == nil && len(rest) > 0 {
-		var tag FLVTag
-		before := rest
-		if tag, rest, err = DecodeFLVTag(rest); err == nil {
-			if enc := AppendFLVTag(nil, tag.Type, tag.Timestamp, tag.Data); tag.StreamID == 0 && !bytes.Equal(enc, before[:len(before)-len(rest)]) {
-				t.Fatalf("tag %d re-encodes as % x", len(want), enc)
-			}
-			want = append(want, tag)
-		}
-	}
-	// the decoders report a short input as truncated, where the sink
-	// waits; a header whose DataOffset is beyond any limit the sink refuses
-	// before the decoders see it is short
-	truncated := err != nil && strings.Contains(err.Error(), "truncated")
-	_, errSize := flvHeaderSize(b)
-	if !sameTags(got, want) || (errSink != nil) != (err != nil && !truncated || errSize != nil) {
-		t.Fatalf("sink: %d tags, %v; decoders: %d tags, %v", len(got), errSink, len(want), err)
-	}
-}
-
-func sameTags(a, b []FLVTag) bool {
-	return slices.EqualFunc(a, b, func(x, y FLVTag) bool {
-		return x.Type == y.Type && x.Timestamp == y.Timestamp && x.StreamID == y.StreamID && bytes.Equal(x.Data, y.Data)
-	})
 }
 
 // ---------------------------------------------------------------------------

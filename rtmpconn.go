@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -50,7 +49,7 @@ type rtmpConn struct {
 	acked      uint64        // BytesRead when we last acknowledged
 
 	// writing side, under wmu
-	wmu          sync.Mutex
+	wmu          writeLock
 	bw           *bufio.Writer
 	cw           *ChunkWriter
 	werr         error         // sticky: a failed write leaves the chunk stream unusable
@@ -201,4 +200,4 @@ func (c *rtmpConn) closeWrites(err error) {
 
 // writeLock is the lock of the connection's writes, for a writer that
 // writes on the socket directly (a session's hub player).
-func (c *rtmpConn) writeLock() *sync.Mutex { return &c.wmu }
+func (c *rtmpConn) writeLock() *writeLock { return &c.wmu }

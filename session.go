@@ -96,6 +96,7 @@ type rtmpSession struct {
 	pubStream *Stream
 	pubRing   *gopRing
 	pubClock  *pubClock   // its timeline (takeover.go)
+	reserved  *time.Timer // a publish waiting to take the stream over (publishReserved)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
 
@@ -494,7 +495,9 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	awaitTakeover(s.hub, s.env.conns.stopping(), s.app, name)
+	if d := s.hub.takeoverWait(s.app, name, time.Now()); d > 0 {
+		return s.publishReserved(sid, name, req, d)
+	}
 	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
@@ -506,6 +509,37 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// publishReserved starts a publish that waits d to take the stream over
+// from a publisher that went silent (takeover.go): the publisher is told
+// Publish.Start and sends at once, its frames are held, and when d is
+// over it either goes live with them or, if the old publisher sent again,
+// gets NetStream.Publish.BadName and is closed.
+func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, d time.Duration) error {
+	stream, ring, clock := s.hub.reserve(s.app, name, s.info)
+	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
+	s.rc.growReadBuffer(publishReadBuffer)
+	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
+	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// promote ends the wait of publishReserved (on the timer's goroutine).
+func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
+	old, err := stream.promote(ring, clock, s.info)
+	switch {
+	case errors.Is(err, errReservationGone):
+		return
+	case err != nil:
+		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
+		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
+		s.conn.Close()
+		return
+	}
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
+	s.env.relays.publishStarted(stream, ring)
 }
 
 // logPublish logs a publish, and the publisher it took the stream over
@@ -606,6 +640,10 @@ func (s *rtmpSession) endPublish() {
 	if s.pubRing == nil {
 		return
 	}
+	if s.reserved != nil {
+		s.reserved.Stop()
+		s.reserved = nil
+	}
 	s.pubStream.unpublish(s.pubRing)
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
 	s.pubStream, s.pubRing, s.pubClock = nil, nil, nil
@@ -637,7 +675,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
 		s.env.refuse.note("play", "state", s.info.RemoteAddr, "", nil)
-		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
+		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
 	}
 	path, err := s.addPlayer(c)
 	if err != nil {
@@ -659,13 +697,13 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	sid := c.streamID
 	if !validName(name) {
 		s.env.refuse.note("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
-		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
+		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
 		s.env.refuse.note("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
-		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
+		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, s.rc.writeLock())
@@ -692,11 +730,6 @@ func playReply(sid uint32, path string) []Message {
 // streamLabel names app/name for a log line, a bad name cut short.
 func streamLabel(app, name string) string {
 	return truncate(streamPath(app, name), 80)
-}
-
-// playFailed answers a play with an error status.
-func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
-	return s.write(onStatus(sid, "error", code, desc))
 }
 
 // runPlayer is the player goroutine; a write failure closes the

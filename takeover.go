@@ -23,6 +23,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -187,17 +188,15 @@ func (s *Stream) endedLocked(ring *gopRing, now time.Time) {
 	s.notifyLocked()
 }
 
-// startClockLocked gives the new publication ring its clock: rebased onto
+// newClockLocked makes the clock of a new publication ring: rebased onto
 // the previous publication's timeline when that ended within -play-wait
 // and players are waiting through the change. s.mu held.
-func (s *Stream) startClockLocked(ring *gopRing, now time.Time, wait time.Duration) {
+func (s *Stream) newClockLocked(ring *gopRing, now time.Time, wait time.Duration) *pubClock {
 	c := newPubClock(ring, now)
 	if s.last.valid && now.Sub(s.last.at) <= wait && len(s.players) > 0 {
 		c.floor, c.rebased = s.last.next, true
 	}
-	s.last = handoff{}
-	s.clock = c
-	s.live.Store(c)
+	return c
 }
 
 // clockOf returns the clock of ring's publication (nil once it ended).
@@ -235,11 +234,11 @@ func (s *Stream) nextStart(ring *gopRing) startKind {
 // the change), where only those that changed are sent. An RTMP player
 // told NetStream.Play.PublishNotify gets them all, as a new stream.
 func (p *player) headersToSend(hdrs *headerSet, kind startKind) *headerSet {
-	goesOn := kind == startHandover || kind == startAgain && p.proto != protoRTMP
-	if !goesOn || p.lastHdrs == nil {
+	goesOn := kind == startHandover || kind == startAgain && p.protocol() != protoRTMP
+	if !goesOn || p.cur.lastHdrs == nil {
 		return hdrs
 	}
-	return hdrs.changedSince(p.lastHdrs)
+	return hdrs.changedSince(p.cur.lastHdrs)
 }
 
 // changedSince returns the headers of h that old does not hold byte for
@@ -304,27 +303,44 @@ func (h *Hub) takeoverWait(app, name string, now time.Time) time.Duration {
 // publisherSilence is how long the current publication has carried no
 // media (0 without one).
 func (s *Stream) publisherSilence(now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clock == nil {
+	c := s.live.Load() // the current publication's clock, without s.mu
+	if c == nil {
 		return 0
 	}
-	return s.clock.idleFor(now)
+	return c.idleFor(now)
 }
 
-// awaitTakeover holds a publish of app/name while its publisher may soon
-// be replaced (Hub.takeoverWait), or until stop closes.
-func awaitTakeover(h *Hub, stop <-chan struct{}, app, name string) {
-	d := h.takeoverWait(app, name, time.Now())
-	if d <= 0 {
-		return
+// reserve makes a publication of app/name by pub that waits to take the
+// stream over (Hub.takeoverWait): its ring fills, players do not see it
+// until promote. Its clock goes on from the current publication's.
+func (h *Hub) reserve(app, name string, pub *sessionInfo) (*Stream, *gopRing, *pubClock) {
+	h.mu.Lock()
+	s := h.streamLocked(app, name)
+	h.mu.Unlock()
+	ring := newGOPRing()
+	c := newPubClock(ring, time.Now())
+	if cur := s.live.Load(); cur != nil && s.playerCount() > 0 {
+		c.floor, c.rebased = cur.next()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-stop:
+	return s, ring, c
+}
+
+// errReservationGone: a reserved publication ended before its turn.
+var errReservationGone = errors.New("publisher left before the takeover")
+
+// promote makes the reserved publication ring current, taking the stream
+// over from a publisher still silent (or gone); ErrStreamBusy if that one
+// sends again. It returns the publisher it replaced.
+func (s *Stream) promote(ring *gopRing, clock *pubClock, pub *sessionInfo) (*sessionInfo, error) {
+	old, err := s.startPublication(pub, true, ring, clock)
+	if err != nil {
+		return nil, err
 	}
+	if old != nil {
+		old.closeFn()
+	}
+	pub.setStream(s.App, s.Name, true)
+	return old, nil
 }
 
 // restamp moves a publisher's message onto the publication's timeline

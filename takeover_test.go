@@ -271,27 +271,49 @@ func TestTakeoverPolicies(t *testing.T) {
 	})
 }
 
-// A publisher that just went quiet (a tenth of -takeover-idle) makes a
-// newcomer wait for the rest of -takeover-idle, not fail: the newcomer is
-// live as soon as the rule allows. If it resumes sending meanwhile, the
-// newcomer is refused.
-func TestTakeoverWaitsForIdle(t *testing.T) {
+// A newcomer to a publisher that just went quiet (a tenth of
+// -takeover-idle) is told Publish.Start at once and sends; it goes live
+// with what it sent when the old one has been silent for -takeover-idle.
+// If the old one sends again meanwhile, the newcomer gets BadName, is
+// closed, and nothing it sent reaches the players.
+func TestTakeoverReservation(t *testing.T) {
 	srv := startServer(t, func(c *Config) { c.TakeoverIdle.Duration = time.Second })
 	publishFrom(t, rtmpURL(srv, "/live/w"), testAudioHeader, 0, 31)
+	waitLive(t, srv, "live", "w")
+	oldID := publisherOf(srv, "live", "w")
+	player := testPlayer(t, rtmpURL(srv, "/live/w"))
+	results := collectUntil(rtmpSource(player), 1059)
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	publishFrom(t, rtmpURL(srv, "/live/w"), testAudioHeader, 1000, 1)
-	if d := time.Since(start); d < 500*time.Millisecond || d > 2*time.Second {
-		t.Errorf("publish over a publisher silent for 300 ms took %v, want about 700 ms", d)
+	publishFrom(t, rtmpURL(srv, "/live/w"), changedAudioHeader, 1000, 60)
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("a reserved publish was answered after %v", d)
 	}
+	for publisherOf(srv, "live", "w") == oldID && time.Since(start) < 3*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("newcomer live %v after its publish, want about 700 ms", d)
+	}
+	checkContinues(t, "rtmp", awaitTags(t, rtmpSource(player), results, 10*time.Second), 1000, 1059,
+		[][]byte{changedAudioHeader})
 
 	pub := publishFrom(t, rtmpURL(srv, "/live/x"), testAudioHeader, 0, 31)
+	lc := testPlayer(t, rtmpURL(srv, "/live/x"))
 	time.Sleep(300 * time.Millisecond)
 	go func() { // resumes while the newcomer waits
 		time.Sleep(200 * time.Millisecond)
-		pub.WriteMedia(MsgAudio, 2000, testAudioFrame(99))
+		pub.WriteMedia(MsgVideo, 1100, testVideoFrame(31, false))
 	}()
-	intrude(t, rtmpURL(srv, "/live/x"), "NetStream.Publish.BadName")
+	late := publishFrom(t, rtmpURL(srv, "/live/x"), testAudioHeader, 2000, 10)
+	waitStatus(t, late, "NetStream.Publish.BadName")
+	checkClosed(t, "the refused newcomer", late)
+	pub.WriteMedia(MsgVideo, 1133, testVideoFrame(32, false))
+	for _, m := range readMedia(t, lc, 3+2+2) {
+		if n := frameNumber(m.Payload); isCoded(seenTag{TagType(m.Type), 0, m.Payload}) && n >= 2000 {
+			t.Fatalf("frame %d of the refused newcomer reached a player", n)
+		}
+	}
 }
 
 // Kicking a publisher ends its publication; its players of every protocol
