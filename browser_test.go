@@ -881,7 +881,8 @@ func containsSlice(writes [][]byte, b []byte) bool {
 // server's whole HTTP routing (FLV paths, WebSocket handshakes, CORS,
 // status pages). No input may panic, and each gets a real status; a WS
 // upgrade to a path flvPath refuses gets 404; outside the status page,
-// /healthz, /metrics and the API no path flvPath refuses gets a 2xx; an API
+// /healthz, /metrics and the API no path that is neither an FLV nor an MP4
+// stream gets a 2xx; an API
 // answer is an envelope whose success matches its status; a HEAD answer
 // has no body; and the request leaves no session in the hub. The recorder
 // cannot be hijacked, so a request that would play fails there.
@@ -902,13 +903,14 @@ func FuzzHTTPRequest(f *testing.F) {
 		handler.ServeHTTP(rec, req)
 		code := rec.Code
 		_, _, flvOK := flvPath(path)
+		_, _, mp4OK := mediaPath(path, ".mp4")
 		api := strings.HasPrefix(path, "/api/")
 		switch {
 		case code < 100 || code > 599:
 			t.Fatalf("status %d for %q", code, raw)
 		case ws && !flvOK && code != http.StatusNotFound:
 			t.Fatalf("WS upgrade to %q: %d, want 404", path, code)
-		case code < 300 && !flvOK && !api && path != "/" && path != "/healthz" && path != "/metrics":
+		case code < 300 && !flvOK && !mp4OK && !api && path != "/" && path != "/healthz" && path != "/metrics":
 			t.Fatalf("%s %q: %d for a path flvPath refuses", req.Method, path, code)
 		case req.Method == "HEAD" && rec.Body.Len() != 0:
 			t.Fatalf("HEAD %q: %d bytes of body", path, rec.Body.Len())

@@ -1,7 +1,7 @@
 package main
 
 // TestSoak: a server under churn stays leak-free. Players of every protocol
-// join and leave every few milliseconds, publishers restart, contend for a
+// (RTMP, HTTP-FLV, WS-FLV, fMP4 over HTTP) join and leave every few milliseconds, publishers restart, contend for a
 // stream and take it over, the API kicks sessions and starts and stops a recording, and bad
 // clients (garbage bytes on both ports, half handshakes, slowloris headers,
 // bad WebSocket frames) come and go; one steady publisher and its players
@@ -353,7 +353,8 @@ func runChurn(t *testing.T, srv *Server, steady *steadyStream, d time.Duration) 
 	defer cancel()
 	workers := map[string]func(context.Context, *rand.Rand) error{
 		"rtmp-play":  func(ctx context.Context, r *rand.Rand) error { return churnRTMPPlay(ctx, r, srv) },
-		"flv-play":   func(ctx context.Context, r *rand.Rand) error { return churnFLVPlay(ctx, r, srv) },
+		"flv-play":   func(ctx context.Context, r *rand.Rand) error { return churnHTTPPlay(ctx, r, srv, ".flv") },
+		"mp4-play":   func(ctx context.Context, r *rand.Rand) error { return churnHTTPPlay(ctx, r, srv, ".mp4") },
 		"ws-play":    func(ctx context.Context, r *rand.Rand) error { return churnWSPlay(ctx, r, srv) },
 		"publish":    func(ctx context.Context, r *rand.Rand) error { return churnPublish(ctx, r, srv) },
 		"api":        func(ctx context.Context, r *rand.Rand) error { return churnAPI(ctx, r, srv, steady.ids) },
@@ -421,10 +422,12 @@ func churnRTMPPlay(ctx context.Context, r *rand.Rand, srv *Server) error {
 	}
 }
 
-func churnFLVPlay(ctx context.Context, r *rand.Rand, srv *Server) error {
+// churnHTTPPlay plays over HTTP (ext ".flv" or ".mp4") for a few
+// milliseconds.
+func churnHTTPPlay(ctx context.Context, r *rand.Rand, srv *Server, ext string) error {
 	ctx, cancel := context.WithTimeout(ctx, few(r))
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", httpURL(srv, "/live/"+churnStream(r)+".flv"), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", httpURL(srv, "/live/"+churnStream(r)+ext), nil)
 	resp, err := soakHTTP.Do(req)
 	if err != nil {
 		return nil // the context ended before the response head: leaving early
