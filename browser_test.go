@@ -883,8 +883,9 @@ func containsSlice(writes [][]byte, b []byte) bool {
 // upgrade to a path flvPath refuses gets 404; outside the status page,
 // /healthz, /metrics and the API no path that is neither an FLV nor an MP4
 // stream gets a 2xx; an API
-// answer is an envelope whose success matches its status; a HEAD answer
-// has no body; and the request leaves no session in the hub. The recorder
+// answer is an envelope whose success matches its status; and the request
+// leaves no session in the hub. (A HEAD answer's body is not checked: the
+// recorder keeps what net/http's server drops.) The recorder
 // cannot be hijacked, so a request that would play fails there.
 func FuzzHTTPRequest(f *testing.F) {
 	for _, c := range oddRequests {
@@ -912,8 +913,6 @@ func FuzzHTTPRequest(f *testing.F) {
 			t.Fatalf("WS upgrade to %q: %d, want 404", path, code)
 		case code < 300 && !flvOK && !mp4OK && !api && path != "/" && path != "/healthz" && path != "/metrics":
 			t.Fatalf("%s %q: %d for a path flvPath refuses", req.Method, path, code)
-		case req.Method == "HEAD" && rec.Body.Len() != 0:
-			t.Fatalf("HEAD %q: %d bytes of body", path, rec.Body.Len())
 		}
 		if api && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 			var env struct{ Success *bool }
