@@ -134,6 +134,7 @@ type Client struct {
 	url  clientURL
 
 	// reading side: only the reading goroutine touches these
+	idle       idleReader // the connection's reads, with SetIdleTimeout's limit
 	cr         *ChunkReader
 	queue      []Message          // read ahead while waiting for an answer
 	qhead      int                // queue[qhead:] is still to be returned
@@ -224,7 +225,7 @@ func DialRTMP(ctx context.Context, rawURL string) (*Client, error) {
 }
 
 func newClient(conn net.Conn, u clientURL) *Client {
-	c := &Client{conn: conn, url: u, pending: make(map[float64]string)}
+	c := &Client{conn: conn, url: u, idle: idleReader{conn: conn}, pending: make(map[float64]string)}
 	c.bw = bufio.NewWriterSize(conn, clientWriteBuffer)
 	c.cw = NewChunkWriter(c.bw)
 	return c
@@ -270,7 +271,7 @@ func clientContextErr(ctx context.Context, err error) error {
 // handshake runs the digest handshake; the chunk reader then shares its
 // buffered reader, so nothing the server sends after S2 is lost.
 func (c *Client) handshake() error {
-	br := bufio.NewReaderSize(c.conn, clientReadBuffer)
+	br := bufio.NewReaderSize(&c.idle, clientReadBuffer)
 	if err := clientHandshake(clientReadWriter{br, c.conn}, true); err != nil {
 		return err
 	}
@@ -379,6 +380,11 @@ func (c *Client) StreamID() uint32 { return c.streamID.Load() }
 // server is noticed (a zero time clears them).
 func (c *Client) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
 func (c *Client) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// SetIdleTimeout makes a read fail once the server has sent no byte for d
+// (0: no limit), for relays that must notice a stalled server. It
+// replaces SetReadDeadline; only the reading goroutine may call it.
+func (c *Client) SetIdleTimeout(d time.Duration) { c.idle.setIdle(d) }
 
 // BytesRead is the number of bytes read from the server so far. Like
 // ReadMessage, only the reading goroutine may call it.

@@ -89,7 +89,8 @@ type rtmpSession struct {
 	log  *slog.Logger
 	info *sessionInfo
 
-	br *bufio.Reader // the connection's small read buffer
+	idle idleReader    // the connection's reads, under the idle and handshake limits
+	br   *bufio.Reader // the connection's small read buffer, over idle
 	in sessionInput  // what cr reads: br, or a big buffer in front of it
 	cr *ChunkReader
 
@@ -101,7 +102,6 @@ type rtmpSession struct {
 	connected  bool
 	peerWindow uint32 // the peer's Window Acknowledgement Size
 	acked      uint64 // BytesRead when we last acknowledged
-	lastRead   time.Time
 
 	pubStream *Stream
 	pubRing   *gopRing
@@ -127,8 +127,9 @@ func (s *Server) serveRTMP(c net.Conn) {
 }
 
 func (s *Server) newRTMPSession(c net.Conn) *rtmpSession {
-	sess := &rtmpSession{srv: s, hub: s.hub, conn: c,
-		br: bufio.NewReaderSize(c, sessionReadBuffer), bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
+	sess := &rtmpSession{srv: s, hub: s.hub, conn: c, idle: idleReader{conn: c},
+		bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
+	sess.br = bufio.NewReaderSize(&sess.idle, sessionReadBuffer)
 	sess.in.r = sess.br
 	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
 	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
@@ -169,7 +170,10 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	s.conn.SetDeadline(time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration))
+	end := time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration)
+	s.conn.SetWriteDeadline(end)
+	s.idle.setUntil(end)
+	s.idle.setIdle(s.srv.cfg.IdleTimeout.Duration)
 	digest, err := serverHandshake(struct {
 		io.Reader
 		io.Writer
@@ -203,20 +207,17 @@ func (s *rtmpSession) bufferForMedia() {
 	}
 }
 
-// extendReadDeadline keeps the read deadline: the handshake timeout until
-// connect, then the idle timeout. Players may be silent (they only read),
-// so they have none. The deadline is moved at most once a second.
+// extendReadDeadline keeps the read limits: the handshake timeout until
+// connect, and the idle timeout from the first byte on (idleReader moves
+// the deadline). Players may be silent (they only read), so once a
+// session plays it has no idle limit.
 func (s *rtmpSession) extendReadDeadline() {
-	if !s.connected {
-		return
-	}
+	want := s.srv.cfg.IdleTimeout.Duration
 	if s.player != nil {
-		s.conn.SetReadDeadline(time.Time{})
-		return
+		want = 0
 	}
-	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
-		s.conn.SetReadDeadline(now.Add(s.srv.cfg.IdleTimeout.Duration))
-		s.lastRead = now
+	if s.idle.limit() != want {
+		s.idle.setIdle(want)
 	}
 }
 
@@ -454,7 +455,7 @@ func (s *rtmpSession) onConnect(c *rtmpCommand) error {
 		return s.rejectConnect(c, err)
 	}
 	s.app, s.connected = app, true
-	s.conn.SetReadDeadline(time.Time{})
+	s.idle.setUntil(time.Time{})
 	s.log.Debug("connect", "app", app)
 	return s.write(connectReply(c.txn, obj)...)
 }
