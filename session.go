@@ -91,8 +91,8 @@ type rtmpSession struct {
 
 	idle idleReader    // the connection's reads, under the idle and handshake limits
 	br   *bufio.Reader // the connection's small read buffer, over idle
-	in sessionInput  // what cr reads: br, or a big buffer in front of it
-	cr *ChunkReader
+	in   sessionInput  // what cr reads: br, or a big buffer in front of it
+	cr   *ChunkReader
 
 	wmu sync.Mutex
 	bw  *bufio.Writer
