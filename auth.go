@@ -244,7 +244,8 @@ type authState struct {
 	mu      sync.Mutex
 	queue   []authRequest
 	running bool
-	dropped int // notifications dropped since the worker last took one
+	idle    chan struct{} // closed when the running worker ends
+	dropped int           // notifications dropped since the worker last took one
 }
 
 // maxDoneQueue bounds the on_done notifications waiting to be sent; past
@@ -280,15 +281,35 @@ func (s *Server) sessionDone(r authRequest) {
 	}
 	a.queue = append(a.queue, r)
 	if !a.running {
-		a.running = true
-		go s.sendDone()
+		a.running, a.idle = true, make(chan struct{})
+		go s.sendDone(a.idle)
+	}
+}
+
+// flushDone waits until every queued on_done notification is sent (or
+// failed), for a graceful shutdown; it gives up when ctx ends.
+func (s *Server) flushDone(ctx context.Context) error {
+	a := &s.auth
+	for {
+		a.mu.Lock()
+		running, idle := a.running, a.idle
+		a.mu.Unlock()
+		if !running {
+			return nil
+		}
+		select {
+		case <-idle: // a new worker may have started since: look again
+		case <-ctx.Done():
+			return fmt.Errorf("on_done hooks not all sent: %w", ctx.Err())
+		}
 	}
 }
 
 // sendDone is the on_done worker: it sends queued notifications one at a
-// time and ends when the queue is empty.
-func (s *Server) sendDone() {
+// time and ends when the queue is empty (closing idle).
+func (s *Server) sendDone(idle chan struct{}) {
 	a := &s.auth
+	defer close(idle)
 	for {
 		a.mu.Lock()
 		if len(a.queue) == 0 {

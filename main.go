@@ -97,9 +97,8 @@ func run(args []string, stderr io.Writer) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
-	logger.Info("shutting down", "signal", s.String())
-	srv.Close()
-	return 0
+	logger.Info("shutting down", "signal", s.String(), "timeout", cfg.ShutdownTimeout.Duration)
+	return drainOnSignal(srv, cfg.ShutdownTimeout.Duration, sig, logger)
 }
 
 // setGCPercent sets the garbage collector's target (as GOGC does) unless
@@ -159,6 +158,7 @@ type Config struct {
 	MaxLag           Duration `json:"maxLag"`           // a player further behind skips to the newest keyframe
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
+	ShutdownTimeout  Duration `json:"shutdownTimeout"`  // SIGTERM/SIGINT: drain within this, then close at once
 
 	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
 	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
@@ -196,6 +196,7 @@ func defaultConfig() *Config {
 		WriteTimeout:     Duration{10 * time.Second},
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
+		ShutdownTimeout:  Duration{10 * time.Second},
 		MaxMessageSize:   16 << 20,
 		MaxChunkStreams:  64,
 		MaxConns:         20000,
@@ -250,6 +251,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
 	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.DurationVar(&c.ShutdownTimeout.Duration, "shutdown-timeout", c.ShutdownTimeout.Duration, "on SIGTERM/SIGINT, drain within this, then close at once")
 	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
 	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
@@ -282,12 +284,13 @@ type Server struct {
 	http    *http.Server
 	https   *http.Server
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	perIP   map[string]int
-	closing bool
-	wg      sync.WaitGroup
-	stop    chan struct{} // closed by Close: background loops end
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	perIP    map[string]int
+	closing  bool
+	wg       sync.WaitGroup
+	stop     chan struct{} // closed by Close or Shutdown: background loops end
+	stopOnce sync.Once
 
 	stats *statsState // samples for the stats API (stats.go)
 	auth  authState   // hook client and on_done queue (auth.go)
@@ -512,13 +515,11 @@ func (s *Server) beginTracked() bool {
 	return true
 }
 
-// Close stops accepting, closes every connection and waits for their
-// goroutines.
+// Close stops accepting, closes every connection at once and waits for
+// their goroutines (Shutdown drains first).
 func (s *Server) Close() {
+	s.stopBackground()
 	s.mu.Lock()
-	if !s.closing {
-		close(s.stop)
-	}
 	s.closing = true
 	for c := range s.conns {
 		c.Close()

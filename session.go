@@ -731,7 +731,12 @@ func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
 	defer s.srv.recoverConn(s.conn)
 	err := p.run(0)
-	if !errors.Is(err, ErrPlayerClosed) {
+	switch {
+	case errors.Is(err, ErrServerClosing):
+		// told (StreamEOF, UnpublishNotify); the reading side ends when
+		// the client closes its half, or after closeWait
+		endGracefully(s.conn, closeWait)
+	case !errors.Is(err, ErrPlayerClosed):
 		s.log.Info("player stopped", "reason", err)
 		s.conn.Close()
 	}
