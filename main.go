@@ -47,8 +47,10 @@
 //
 // As net/http's server: an accept loop that backs off on temporary errors,
 // one goroutine per connection that starts with a deferred
-// recover-and-close, and live connections tracked under a mutex so that
-// SIGINT/SIGTERM can stop accepting, close every session and exit 0.
+// recover-and-close, and live connections tracked under a mutex. On
+// SIGINT/SIGTERM the server drains (shutdown.go): it stops accepting,
+// tells every player its stream ended, completes recordings and on_done
+// hooks, and exits 0 within -shutdown-timeout.
 package main
 
 import (
@@ -72,14 +74,21 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// errShowVersion: -version was given; run prints the version and exits 0.
+var errShowVersion = errors.New("show version")
+
 // run is main without the exit, for tests.
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if errors.Is(err, errShowVersion) {
+			fmt.Fprintln(stdout, versionLine())
 			return 0
 		}
 		fmt.Fprintln(stderr, "rtmphub:", err)
@@ -93,6 +102,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("listen", "err", err)
 		return 1
 	}
+	srv.logURLs()
 	srv.Serve()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -214,9 +224,13 @@ func loadConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("rtmphub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "JSON config file with the same settings")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	bindFlags(fs, cfg)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if *showVersion {
+		return nil, errShowVersion
 	}
 	if *configFile == "" {
 		return cfg, nil

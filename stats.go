@@ -970,9 +970,6 @@ func (m *mediaInfo) fromMeta(meta streamMeta) {
 // ---------------------------------------------------------------------------
 // HTTP: routes, the NMS envelope, the token
 
-// rtmphubVersion is what /api/v1/health and /api/v1/info report.
-const rtmphubVersion = "0.1.0"
-
 // registerStats adds the API, /metrics, /healthz to the HTTP mux (the
 // status page at "/" is served through serveStatusPage).
 func (s *Server) registerStats(mux *http.ServeMux) {
