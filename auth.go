@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,32 +74,54 @@ type AuthError struct {
 func (e *AuthError) Error() string { return "not authorized: " + e.Reason }
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// authorizer decides publishes and plays (signed URLs, then hooks) and
+// tells the on_done hook when they end. Hooks go through an HTTP client
+// without keep-alives (hooks are rare; no idle connection goroutines
+// linger); on_done notifications wait in a queue with one worker.
+type authorizer struct {
+	cfg *Config
+	log *slog.Logger
+
+	once   sync.Once
+	client *http.Client
+
+	mu      sync.Mutex
+	queue   []authRequest
+	running bool
+	idle    chan struct{} // closed when the running worker ends
+	dropped int           // notifications dropped since the worker last took one
+}
+
+func newAuthorizer(cfg *Config, log *slog.Logger) *authorizer {
+	return &authorizer{cfg: cfg, log: log}
+}
+
 // authorize returns nil to allow r, or the *AuthError that refuses it.
-func (s *Server) authorize(r authRequest) error {
-	if s.signRequired(r.Action) {
-		err := checkSign(streamPath(r.App, r.Name), r.Query, s.cfg.AuthSecret, time.Now())
+func (a *authorizer) authorize(r authRequest) error {
+	if a.signRequired(r.Action) {
+		err := checkSign(streamPath(r.App, r.Name), r.Query, a.cfg.AuthSecret, time.Now())
 		if err != nil {
 			return signRefusal(err)
 		}
 	}
-	if hook := s.hookURL(r.Action); hook != "" {
-		if err := s.callHook(hook, r, r.Action); err != nil {
+	if hook := a.hookURL(r.Action); hook != "" {
+		if err := a.callHook(hook, r, r.Action); err != nil {
 			return &AuthError{Status: http.StatusForbidden, Reason: err.Error(), Err: ErrHookDenied}
 		}
 	}
 	return nil
 }
 
-func (s *Server) signRequired(action string) bool {
-	return action == "publish" && s.cfg.AuthPublish || action == "play" && s.cfg.AuthPlay
+func (a *authorizer) signRequired(action string) bool {
+	return action == "publish" && a.cfg.AuthPublish || action == "play" && a.cfg.AuthPlay
 }
 
-func (s *Server) hookURL(action string) string {
+func (a *authorizer) hookURL(action string) string {
 	switch action {
 	case "publish":
-		return s.cfg.OnPublish
+		return a.cfg.OnPublish
 	case "play":
-		return s.cfg.OnPlay
+		return a.cfg.OnPlay
 	}
 	return ""
 }
@@ -210,19 +233,19 @@ const maxHookReply = 4 << 10
 
 // callHook POSTs the event to url and returns nil for a 2xx answer.
 // Redirects are not followed: a 3xx denies.
-func (s *Server) callHook(url string, r authRequest, action string) error {
+func (a *authorizer) callHook(url string, r authRequest, action string) error {
 	body, err := json.Marshal(newHookEvent(r, action))
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout.Duration)
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.HookTimeout.Duration)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", action, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.auth.httpClient().Do(req)
+	resp, err := a.httpClient().Do(req)
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", action, errors.Unwrap(err))
 	}
@@ -234,25 +257,11 @@ func (s *Server) callHook(url string, r authRequest, action string) error {
 	return nil
 }
 
-// authState is the Server's hook machinery: an HTTP client without
-// keep-alives (hooks are rare; no idle connection goroutines linger) and
-// the queue of on_done notifications with its one worker.
-type authState struct {
-	once   sync.Once
-	client *http.Client
-
-	mu      sync.Mutex
-	queue   []authRequest
-	running bool
-	idle    chan struct{} // closed when the running worker ends
-	dropped int           // notifications dropped since the worker last took one
-}
-
 // maxDoneQueue bounds the on_done notifications waiting to be sent; past
 // it new ones are dropped (and logged): the media path never waits.
 const maxDoneQueue = 1024
 
-func (a *authState) httpClient() *http.Client {
+func (a *authorizer) httpClient() *http.Client {
 	a.once.Do(func() {
 		a.client = &http.Client{
 			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
@@ -264,32 +273,30 @@ func (a *authState) httpClient() *http.Client {
 	return a.client
 }
 
-// sessionDone is called when a publish or play that authorize allowed
-// ends (the on_done hook). It only queues the notification.
-func (s *Server) sessionDone(r authRequest) {
-	if s.cfg.OnDone == "" || r.Action == "" {
+// done is called when a publish or play that authorize allowed ends (the
+// on_done hook). It only queues the notification.
+func (a *authorizer) done(r authRequest) {
+	if a.cfg.OnDone == "" || r.Action == "" {
 		return
 	}
-	a := &s.auth
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.queue) >= maxDoneQueue {
 		if a.dropped++; a.dropped == 1 { // once per episode, not per drop
-			s.log.Warn("on_done hook: queue full, notifications dropped", "stream", streamPath(r.App, r.Name))
+			a.log.Warn("on_done hook: queue full, notifications dropped", "stream", streamPath(r.App, r.Name))
 		}
 		return
 	}
 	a.queue = append(a.queue, r)
 	if !a.running {
 		a.running, a.idle = true, make(chan struct{})
-		go s.sendDone(a.idle)
+		go a.sendDone(a.idle)
 	}
 }
 
-// flushDone waits until every queued on_done notification is sent (or
+// flush waits until every queued on_done notification is sent (or
 // failed), for a graceful shutdown; it gives up when ctx ends.
-func (s *Server) flushDone(ctx context.Context) error {
-	a := &s.auth
+func (a *authorizer) flush(ctx context.Context) error {
 	for {
 		a.mu.Lock()
 		running, idle := a.running, a.idle
@@ -307,8 +314,7 @@ func (s *Server) flushDone(ctx context.Context) error {
 
 // sendDone is the on_done worker: it sends queued notifications one at a
 // time and ends when the queue is empty (closing idle).
-func (s *Server) sendDone(idle chan struct{}) {
-	a := &s.auth
+func (a *authorizer) sendDone(idle chan struct{}) {
 	defer close(idle)
 	for {
 		a.mu.Lock()
@@ -323,10 +329,10 @@ func (s *Server) sendDone(idle chan struct{}) {
 		a.dropped = 0
 		a.mu.Unlock()
 		if dropped > 0 {
-			s.log.Warn("on_done hook: notifications were dropped", "count", dropped)
+			a.log.Warn("on_done hook: notifications were dropped", "count", dropped)
 		}
-		if err := s.callHook(s.cfg.OnDone, r, r.Action+"_done"); err != nil {
-			s.log.Info("on_done hook", "stream", streamPath(r.App, r.Name), "err", err)
+		if err := a.callHook(a.cfg.OnDone, r, r.Action+"_done"); err != nil {
+			a.log.Info("on_done hook", "stream", streamPath(r.App, r.Name), "err", err)
 		}
 	}
 }

@@ -357,7 +357,7 @@ func TestHookUnreachableAndDoneAsync(t *testing.T) {
 	srv2 := startServer(t, func(c *Config) { c.OnDone = hung.URL; c.HookTimeout.Duration = 5 * time.Second })
 	start := time.Now()
 	for i := 0; i < 2*maxDoneQueue; i++ {
-		srv2.sessionDone(authRequest{Action: "play", App: "live", Name: "x"})
+		srv2.auth.done(authRequest{Action: "play", App: "live", Name: "x"})
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("%d on_done notifications to a hung hook took %v", 2*maxDoneQueue, d)

@@ -221,7 +221,7 @@ func BenchmarkFanoutTCP(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/nPlayers, "ns/player-frame")
 }
 
-// The slow-player policy over real sockets (DESIGN.md property 2). A
+// The slow-player policy over real sockets: the publisher never waits. A
 // player whose socket drains at ~40 KB/s, against a stream of ~1.4 MB/s,
 // is skipped to newer keyframes (counted in the stream's drops) and kept.
 // What it gets is still a clean FLV stream: whole tags, and after every

@@ -1,5 +1,7 @@
 // GOP ring: the one live buffer of a publication, shared by every player of
-// every protocol (DESIGN.md properties 1-4).
+// every protocol. A frame is encoded once, whatever the number of players;
+// the publisher never waits for a player; a late joiner starts clean, with
+// the headers and then the cached GOP from its keyframe.
 //
 // A publisher appends frames; each player keeps only a cursor (a sequence
 // number) into the ring and, when woken, takes every frame from its cursor
@@ -456,6 +458,27 @@ func (r *gopRing) read(cursor uint64, dst []*Frame, max int) ([]*Frame, uint64, 
 	return dst, cursor, r.wake, readOK
 }
 
+// window is a run of consecutive ring frames starting at seq base.
+type window struct {
+	base   uint64
+	frames []*Frame
+}
+
+func (w window) end() uint64 { return w.base + uint64(len(w.frames)) }
+
+// window appends to dst up to n frames from seq lo on (from the tail if
+// lo is gone), and returns them with the tail and the head, all read
+// under one lock: what a fan-out pass needs for all its players.
+func (r *gopRing) window(lo uint64, dst []*Frame, n int) (w window, tail, head uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w = window{base: max(lo, r.tail), frames: dst}
+	for seq := w.base; seq < r.head && len(w.frames) < n; seq++ {
+		w.frames = append(w.frames, r.buf[seq%ringCap])
+	}
+	return w, r.tail, r.head
+}
+
 // joinPoint is where a new (or resyncing) player starts: the newest held
 // keyframe with the headers current when it arrived, or, when the ring
 // holds no keyframe, the head with the current headers (the player then
@@ -519,6 +542,13 @@ func (r *gopRing) close() {
 		close(r.wake)
 	}
 	r.mu.Unlock()
+}
+
+// ended reports whether the publication is over.
+func (r *gopRing) ended() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // caughtUp reports whether cursor is the head of a live ring.

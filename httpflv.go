@@ -22,14 +22,13 @@ import (
 	"time"
 )
 
-// httpHandler routes the HTTP port: API and pages (stats.go), then FLV.
+// httpHandler routes the HTTP port: API and pages (api.go), then FLV.
 // A WebSocket upgrade is only ever answered on an FLV path: an upgrade to
 // "/" or to the API is refused before any page sees it (NMS 4.4.3 crashes
 // on an upgrade to "/").
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	s.registerStats(mux)
-	s.registerRelayAPI(mux)
+	s.api.register(mux)
 	mux.HandleFunc("/", s.serveFLVRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWSUpgrade(r) {
@@ -90,7 +89,7 @@ func setNoCache(h http.Header) {
 
 func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" {
-		s.serveStatusPage(w, r)
+		s.api.statusPage(w, r)
 		return
 	}
 	setCORS(w.Header())
@@ -125,12 +124,12 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host}
-	if err := s.authorize(req); err != nil {
+	if err := s.auth.authorize(req); err != nil {
 		s.log.Info("http: play refused", "stream", streamPath(app, name), "reason", err, "remote", r.RemoteAddr)
 		http.Error(w, "forbidden", authStatus(err))
 		return
 	}
-	if !s.beginTracked() {
+	if !s.conns.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -140,17 +139,17 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	}
 	conn, br, ok := hijack(w, r)
 	if !ok {
-		s.wg.Done()
-		s.sessionDone(req)
+		s.conns.end()
+		s.auth.done(req)
 		return
 	}
 	// The handler returns now and net/http's goroutine, its buffers, its
 	// connection state and the request go with it: a player holds only its
 	// connection, a small reader of its own and goroutines of its own.
 	go func() {
-		defer s.wg.Done()
-		defer s.sessionDone(req)
-		defer s.untrack(conn)
+		defer s.conns.end()
+		defer s.auth.done(req)
+		defer s.conns.untrack(conn)
 		defer conn.Close()
 		conn.SetDeadline(time.Time{})
 		play(conn, br, app, name)
@@ -182,7 +181,7 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 	}
 	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, flvResponseHeader); err != nil {
-		s.untrack(conn)
+		s.conns.untrack(conn)
 		conn.Close()
 		return nil, nil, false
 	}
@@ -321,10 +320,10 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *sync.Mutex,
 	sess.setStream(app, name, false)
 	p := newPlayer(s.hub, sess, proto, conn, wmu)
 	p.startFn = flvStart(p)
-	stream := s.addPlayer(app, name, p)
+	stream := s.relays.addPlayer(app, name, p)
 	defer stream.removePlayer(p)
 	done := make(chan struct{})
-	go func() { defer close(done); defer s.recoverConn(conn); watch(p) }()
+	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
 	err := p.run(s.cfg.PlayWait.Duration)

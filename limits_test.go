@@ -621,9 +621,7 @@ func waitConns(t *testing.T, srv *Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		srv.mu.Lock()
-		got := len(srv.conns)
-		srv.mu.Unlock()
+		got := srv.conns.count()
 		if got == n {
 			return
 		}

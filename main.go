@@ -29,7 +29,7 @@
 //	       RTMP         pre-built chunk headers + payload (chunk.go)
 //	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
 //	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
-//	stats.go            NMS-compatible JSON API, Prometheus text, status page
+//	api.go              NMS-compatible JSON API, Prometheus text, status page
 //
 // # Specifications
 //
@@ -68,7 +68,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -285,11 +284,22 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
 }
 
-// Server owns the listeners, the hub and every live connection.
+// serverEnv is what the server's connections use of it: the settings,
+// the hub, and the concerns that hang off the server, each a type of its
+// own. A session gets a copy (the fields are shared pointers).
+type serverEnv struct {
+	cfg    *Config
+	hub    *Hub
+	log    *slog.Logger
+	conns  *connTracker // live connections and goroutines (conntrack.go)
+	auth   *authorizer  // signed URLs and hooks (auth.go)
+	relays *relays      // recordings, push relays, edge pulls (relay.go, record.go)
+}
+
+// Server owns the listeners and the HTTP servers; the rest hangs off its
+// serverEnv.
 type Server struct {
-	cfg *Config
-	hub *Hub
-	log *slog.Logger
+	serverEnv
 
 	rtmpLn  net.Listener
 	httpLn  net.Listener
@@ -298,22 +308,18 @@ type Server struct {
 	http    *http.Server
 	https   *http.Server
 
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	perIP    map[string]int
-	closing  bool
-	wg       sync.WaitGroup
-	stop     chan struct{} // closed by Close or Shutdown: background loops end
-	stopOnce sync.Once
-
-	stats *statsState // samples for the stats API (stats.go)
-	auth  authState   // hook client and on_done queue (auth.go)
-	relay relayState  // recordings, push relays, edge pulls (relay.go)
+	stats *sampler // samples for the stats API (stats.go)
+	api   *api     // the JSON API, /metrics, the status page (api.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
-	s := &Server{cfg: cfg, log: logger, hub: newHub(cfg), stop: make(chan struct{}),
-		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int)}
+	hub := newHub(cfg)
+	conns := newConnTracker(cfg, logger)
+	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns,
+		auth:   newAuthorizer(cfg, logger),
+		relays: newRelays(cfg, hub, logger, conns)},
+		stats: newSampler(hub)}
+	s.api = &api{cfg: cfg, hub: hub, log: logger, stats: s.stats, relays: s.relays, addrs: s.addrs}
 	s.http = s.newHTTPServer()
 	s.https = s.newHTTPServer()
 	return s
@@ -325,7 +331,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout.Duration,
 		IdleTimeout:       s.cfg.IdleTimeout.Duration,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ConnState:         s.httpConnState,
+		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 	}
@@ -344,7 +350,7 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen() error {
 	var err error
-	// listenCounted (stats.go) counts every socket's bytes for the stats
+	// listenCounted (countconn.go) counts every socket's bytes for the stats
 	if s.rtmpLn, err = listenCounted(s.cfg.RTMP, nil); err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
@@ -397,148 +403,24 @@ func (s *Server) closeListeners() {
 
 // Serve starts the accept loops in the background.
 func (s *Server) Serve() {
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpLn, s.serveRTMP) }()
-	go func() { defer s.wg.Done(); s.http.Serve(s.httpLn) }()
-	go func() { defer s.wg.Done(); s.sampleStats(s.stop) }()
+	s.conns.spawn(func() { s.conns.accept(s.rtmpLn, s.serveRTMP) })
+	s.conns.spawn(func() { s.http.Serve(s.httpLn) })
+	s.conns.spawn(func() { s.stats.run(s.conns.stopping()) })
 	if s.rtmpsLn != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.acceptLoop(s.rtmpsLn, s.serveRTMP) }()
+		s.conns.spawn(func() { s.conns.accept(s.rtmpsLn, s.serveRTMP) })
 	}
 	if s.httpsLn != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.https.Serve(s.httpsLn) }()
+		s.conns.spawn(func() { s.https.Serve(s.httpsLn) })
 	}
 }
 
-// acceptLoop accepts until the listener closes, backing off on temporary
-// errors (too many open files) as net/http does.
-func (s *Server) acceptLoop(ln net.Listener, handle func(net.Conn)) {
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept", "err", err, "retry", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		if !s.track(c) {
-			c.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go s.serveConn(c, handle)
-	}
-}
+// serveRTMP is the connection handler of the RTMP listeners (session.go).
+func (s *Server) serveRTMP(c net.Conn) { serveRTMPSession(s.serverEnv, c) }
 
-// serveConn runs handle for one connection; a panic there closes only
-// this connection (the last line of defence: parsers must not panic).
-func (s *Server) serveConn(c net.Conn, handle func(net.Conn)) {
-	defer s.wg.Done()
-	defer s.untrack(c)
-	defer c.Close()
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-		}
-	}()
-	handle(c)
-}
-
-// recoverConn is deferred by a connection's other goroutines (an RTMP
-// player's writer, an HTTP player's read watcher): a panic there, too,
-// closes only that connection.
-func (s *Server) recoverConn(c net.Conn) {
-	if v := recover(); v != nil {
-		s.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-		c.Close()
-	}
-}
-
-// track registers a connection, enforcing the connection limits.
-func (s *Server) track(c net.Conn) bool {
-	ip := remoteIP(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closing:
-		return false
-	case s.cfg.MaxConns > 0 && len(s.conns) >= s.cfg.MaxConns:
-		s.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
-		return false
-	case s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP:
-		s.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
-	delete(s.conns, c)
-	ip := remoteIP(c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
-}
-
-func remoteIP(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		return c.RemoteAddr().String()
-	}
-	return host
-}
-
-// httpConnState tracks HTTP connections like RTMP ones. A hijacked
-// connection (HTTP-FLV, WebSocket) stays tracked until its handler
-// untracks it.
-func (s *Server) httpConnState(c net.Conn, st http.ConnState) {
-	switch st {
-	case http.StateNew:
-		if !s.track(c) {
-			c.Close()
-		}
-	case http.StateClosed:
-		s.untrack(c)
-	}
-}
-
-// beginTracked counts a goroutine that outlives the connection tracking
-// of the accept loops (a hijacked HTTP handler, a relay, a recorder) in
-// the server's WaitGroup, so that Close waits for it; false once the
-// server is closing.
-func (s *Server) beginTracked() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-// Close stops accepting, closes every connection at once and waits for
-// their goroutines (Shutdown drains first).
+// Close stops accepting, closes every connection and waits for their
+// goroutines.
 func (s *Server) Close() {
-	s.stopBackground()
-	s.mu.Lock()
-	s.closing = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
+	s.conns.shutdown()
 	s.closeListeners()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -546,12 +428,15 @@ func (s *Server) Close() {
 		hs.Shutdown(ctx)
 		hs.Close()
 	}
-	s.wg.Wait()
+	s.conns.wait()
 }
 
 // RTMPAddr and HTTPAddr are the bound addresses (tests listen on :0).
 func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// addrs is what the API reports of the bound addresses.
+func (s *Server) addrs() (rtmp, http string) { return s.RTMPAddr(), s.HTTPAddr() }
 
 // validName reports whether an app or stream name is safe: a restricted
 // alphabet, no path separators, not "." and no ".." anywhere.

@@ -68,7 +68,7 @@ var recordOwnedKeys = []string{"duration", "filesize", "lasttimestamp", "lastkey
 
 // recorder writes one publication to one file.
 type recorder struct {
-	srv       *Server
+	rl        *relays
 	stream    *Stream
 	ring      *gopRing
 	dir       string // the record directory
@@ -127,24 +127,24 @@ func thinIndex(v []float64, max int) []float64 {
 // the file is created before it returns (the API answers with its path);
 // otherwise the recorder's goroutine creates it, so that a publish never
 // waits for the disk.
-func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow bool) (*recorder, error) {
-	if !s.beginTracked() {
+func (rl *relays) startRecording(st *Stream, ring *gopRing, dir string, openNow bool) (*recorder, error) {
+	if !rl.conns.begin() {
 		return nil, errRelayStopped
 	}
-	r := &recorder{srv: s, stream: st, ring: ring, dir: dir, finished: make(chan struct{}),
+	r := &recorder{rl: rl, stream: st, ring: ring, dir: dir, finished: make(chan struct{}),
 		relayCounters: newRelayCounters(relayKindRecord, st.Path, dir)}
 	sink := &flvTagSink{wantHeader: true, onHeader: r.writeHeader, onTag: r.writeTag}
-	r.p = s.relayPlayer(st, s.relaySession(relayKindRecord, dir), sink)
+	r.p = rl.player(st, rl.session(relayKindRecord, dir), sink)
 	r.p.startFn = flvStart(r.p)
 	r.fromStart = !openNow // started with the publish: record it from its start
-	if old := s.relay.addRecorder(r); old != nil {
-		s.wg.Done()
+	if old := rl.addRecorder(r); old != nil {
+		rl.conns.end()
 		return old, errAlreadyRecording
 	}
 	if openNow {
 		if err := r.open(); err != nil {
-			s.relay.dropRecorder(r)
-			s.wg.Done()
+			rl.dropRecorder(r)
+			rl.conns.end()
 			return nil, err
 		}
 	}
@@ -155,38 +155,32 @@ func (s *Server) startRecording(st *Stream, ring *gopRing, dir string, openNow b
 // addRecorder registers r, unless its stream's publication already has a
 // recorder (returned). A recorder still finishing the previous
 // publication's file does not count.
-func (rs *relayState) addRecorder(r *recorder) *recorder {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if old := rs.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !ringEnded(old.ring)) {
+func (rl *relays) addRecorder(r *recorder) *recorder {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if old := rl.recs[r.stream.Path]; old != nil && (old.ring == r.ring || !old.ring.ended()) {
 		return old
 	}
-	if rs.recs == nil {
-		rs.recs = make(map[string]*recorder)
-	}
-	if rs.all == nil {
-		rs.all = make(map[*relayCounters]struct{})
-	}
-	rs.recs[r.stream.Path] = r
-	rs.all[&r.relayCounters] = struct{}{}
+	rl.recs[r.stream.Path] = r
+	rl.all[&r.relayCounters] = struct{}{}
 	return nil
 }
 
-func (rs *relayState) dropRecorder(r *recorder) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.recs[r.stream.Path] == r {
-		delete(rs.recs, r.stream.Path)
+func (rl *relays) dropRecorder(r *recorder) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.recs[r.stream.Path] == r {
+		delete(rl.recs, r.stream.Path)
 	}
-	delete(rs.all, &r.relayCounters)
+	delete(rl.all, &r.relayCounters)
 }
 
 // stopRecording stops the recording of path, if any, and returns it; its
 // file is complete once rec.finished is closed.
-func (s *Server) stopRecording(path string) *recorder {
-	s.relay.mu.Lock()
-	r := s.relay.recs[path]
-	s.relay.mu.Unlock()
+func (rl *relays) stopRecording(path string) *recorder {
+	rl.mu.Lock()
+	r := rl.recs[path]
+	rl.mu.Unlock()
 	if r != nil {
 		r.p.stop()
 	}
@@ -198,10 +192,10 @@ func (s *Server) stopRecording(path string) *recorder {
 // (unless the API did), then plays from the publication's start, or
 // its oldest GOP still held: a slow disk costs the recording only lag.
 func (r *recorder) run() {
-	defer r.srv.wg.Done()
+	defer r.rl.conns.end()
 	defer close(r.finished)
-	defer r.srv.relay.dropRecorder(r)
-	log := r.srv.log.With("relay", relayKindRecord, "stream", r.stream.Path)
+	defer r.rl.dropRecorder(r)
+	log := r.rl.log.With("relay", relayKindRecord, "stream", r.stream.Path)
 	if r.file == nil {
 		if err := r.open(); err != nil {
 			r.fail(err)
@@ -212,7 +206,7 @@ func (r *recorder) run() {
 	}
 	r.setState("recording")
 	log.Info("recording", "file", r.rel)
-	wait := r.srv.whenStopping(r.p.done, r.p.stop)
+	wait := r.rl.whenStopping(r.p.done, r.p.stop)
 	if !r.fromStart {
 		r.p.joinNow(r.ring)
 	}

@@ -205,7 +205,7 @@ func waitRecorded(t *testing.T, srv *Server, dir string, within time.Duration) [
 	deadline := time.Now().Add(within)
 	for {
 		busy := false
-		for _, r := range srv.RelayStats() {
+		for _, r := range srv.relays.status() {
 			busy = busy || r.Kind == "record"
 		}
 		files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.flv"))
@@ -213,7 +213,7 @@ func waitRecorded(t *testing.T, srv *Server, dir string, within time.Duration) [
 			return files
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("recording not done: %+v, files %v", srv.RelayStats(), files)
+			t.Fatalf("recording not done: %+v, files %v", srv.relays.status(), files)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -290,9 +290,9 @@ func TestRecordStaysInDir(t *testing.T) {
 	must(t, os.MkdirAll(outside, 0o755))
 	srv := startServer(t, nil)
 	for _, nm := range [][2]string{{"..", ".."}, {"..", "../../outside/x"}, {"a/../..", "."}} {
-		st, ring, err := srv.hub.publish(nm[0], nm[1], srv.relaySession("test", "x"))
+		st, ring, err := srv.hub.publish(nm[0], nm[1], srv.relays.session("test", "x"))
 		must(t, err)
-		rec, err := srv.startRecording(st, ring, dir, true)
+		rec, err := srv.relays.startRecording(st, ring, dir, true)
 		must(t, err)
 		target := rec.status().Target
 		if rel, err := filepath.Rel(dir, target); err != nil || strings.HasPrefix(rel, "..") || strings.Count(rel, string(filepath.Separator)) != 2 {
@@ -302,10 +302,10 @@ func TestRecordStaysInDir(t *testing.T) {
 		<-rec.finished
 	}
 	must(t, os.Symlink(outside, filepath.Join(dir, "live")))
-	st, ring, err := srv.hub.publish("live", "cam", srv.relaySession("test", "x"))
+	st, ring, err := srv.hub.publish("live", "cam", srv.relays.session("test", "x"))
 	must(t, err)
 	defer st.unpublish(ring)
-	if rec, err := srv.startRecording(st, ring, dir, true); err == nil {
+	if rec, err := srv.relays.startRecording(st, ring, dir, true); err == nil {
 		t.Fatalf("recorded through a symlink out of the directory: %s", rec.status().Target)
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
@@ -345,7 +345,7 @@ func TestRecordAPI(t *testing.T) {
 	pub := testPublisher(t, rtmpURL(srv, "/live/api"))
 	sendGOPs(t, pub, 0, 31, 30)
 	waitFrames(t, srv, "live", "api", 31)
-	if len(srv.RelayStats()) != 0 || srv.IsRecording("live", "api") {
+	if len(srv.relays.status()) != 0 || srv.relays.isRecording("live", "api") {
 		t.Fatal("recording although the app's record is false")
 	}
 	if code, _ := recordAPI(t, srv, "POST", "/api/v1/record/live/nothere"); code != 404 {
@@ -358,7 +358,7 @@ func TestRecordAPI(t *testing.T) {
 	if code != 200 || st.Kind != "record" || !strings.HasPrefix(st.Target, filepath.Join(dir, "live", "api")) {
 		t.Fatalf("start: %d %+v", code, st)
 	}
-	if code, _ := recordAPI(t, srv, "POST", "/api/v1/record/live/api"); code != 200 || !srv.IsRecording("live", "api") {
+	if code, _ := recordAPI(t, srv, "POST", "/api/v1/record/live/api"); code != 200 || !srv.relays.isRecording("live", "api") {
 		t.Fatalf("second start: %d", code)
 	}
 	sendGOPs(t, pub, 31, 40, 30) // keyframe 60

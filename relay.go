@@ -10,8 +10,8 @@
 //   - an edge pull is a hub publisher whose "connection" is an RTMP client
 //     playing the stream from the origin (section 7.2.2.1, play). The
 //     origin starts it like any late joiner: onMetaData, both sequence
-//     headers, the cached GOP from a keyframe (DESIGN.md property 4), so the
-//     edge's own players start clean too.
+//     headers, the cached GOP from a keyframe, so the edge's own players
+//     start clean too.
 //   - a recorder (record.go) is a hub player whose "socket" is an FLV file.
 //
 // Pushes and recorders play the FLV form of the frames (protoFLV): the
@@ -25,12 +25,9 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -76,34 +73,54 @@ type AppRelay struct {
 	Origin    string   `json:"origin"`    // this app's origin (default: origin)
 }
 
+// relays starts and keeps the server's recordings, push relays and edge
+// pulls, and reports them.
+type relays struct {
+	cfg   *Config
+	hub   *Hub
+	log   *slog.Logger
+	conns *connTracker // relays are goroutines the server waits for
+
+	mu     sync.Mutex
+	all    map[*relayCounters]struct{} // every relay, for stats
+	recs   map[string]*recorder        // by stream path: at most one recording each
+	pulls  map[string]*edgePull        // by stream path: at most one pull each
+	nextID atomic.Uint64
+}
+
+func newRelays(cfg *Config, hub *Hub, log *slog.Logger, conns *connTracker) *relays {
+	return &relays{cfg: cfg, hub: hub, log: log, conns: conns, all: make(map[*relayCounters]struct{}),
+		recs: make(map[string]*recorder), pulls: make(map[string]*edgePull)}
+}
+
 // recordDirFor is where app's recordings go ("" when nowhere).
-func (s *Server) recordDirFor(app string) string {
-	if d := s.cfg.Apps[app].RecordDir; d != "" {
+func (rl *relays) recordDirFor(app string) string {
+	if d := rl.cfg.Apps[app].RecordDir; d != "" {
 		return d
 	}
-	return s.cfg.RecordDir
+	return rl.cfg.RecordDir
 }
 
 // autoRecord reports whether every publish of app is recorded.
-func (s *Server) autoRecord(app string) bool {
-	if r := s.cfg.Apps[app].Record; r != nil {
-		return *r && s.recordDirFor(app) != ""
+func (rl *relays) autoRecord(app string) bool {
+	if r := rl.cfg.Apps[app].Record; r != nil {
+		return *r && rl.recordDirFor(app) != ""
 	}
-	return s.cfg.RecordDir != ""
+	return rl.cfg.RecordDir != ""
 }
 
-func (s *Server) pushTargets(app string) []string {
-	if a, ok := s.cfg.Apps[app]; ok && a.Push != nil {
+func (rl *relays) pushTargets(app string) []string {
+	if a, ok := rl.cfg.Apps[app]; ok && a.Push != nil {
 		return a.Push
 	}
-	return s.cfg.Push
+	return rl.cfg.Push
 }
 
-func (s *Server) originFor(app string) string {
-	if o := s.cfg.Apps[app].Origin; o != "" {
+func (rl *relays) originFor(app string) string {
+	if o := rl.cfg.Apps[app].Origin; o != "" {
 		return o
 	}
-	return s.cfg.Origin
+	return rl.cfg.Origin
 }
 
 // urlList is the repeatable -push flag; one value may also hold several
@@ -157,35 +174,35 @@ func relayURL(base, app, name string) (string, error) {
 
 // addPlayer attaches a player of any protocol to app/name. On an edge, a
 // stream with no publisher starts (or joins) the pull from the origin.
-func (s *Server) addPlayer(app, name string, p *player) *Stream {
-	st := s.hub.addPlayer(app, name, p)
-	if origin := s.originFor(app); origin != "" {
-		s.ensurePull(st, origin)
+func (rl *relays) addPlayer(app, name string, p *player) *Stream {
+	st := rl.hub.addPlayer(app, name, p)
+	if origin := rl.originFor(app); origin != "" {
+		rl.ensurePull(st, origin)
 	}
 	return st
 }
 
 // publishStarted is called when a publication starts, before its first
 // frame: recording and push relays attach here. It never blocks.
-func (s *Server) publishStarted(st *Stream, ring *gopRing) {
-	if s.autoRecord(st.App) {
-		if _, err := s.startRecording(st, ring, s.recordDirFor(st.App), false); err != nil {
-			s.log.Warn("record: not started", "stream", st.Path, "err", err)
+func (rl *relays) publishStarted(st *Stream, ring *gopRing) {
+	if rl.autoRecord(st.App) {
+		if _, err := rl.startRecording(st, ring, rl.recordDirFor(st.App), false); err != nil {
+			rl.log.Warn("record: not started", "stream", st.Path, "err", err)
 		}
 	}
-	for _, base := range s.pushTargets(st.App) {
-		s.startPush(st, ring, base)
+	for _, base := range rl.pushTargets(st.App) {
+		rl.startPush(st, ring, base)
 	}
 }
 
 // whenStopping runs f if the server closes before done does; call the
 // returned func (after done is closed) to wait for the watcher.
-func (s *Server) whenStopping(done <-chan struct{}, f func()) (wait func()) {
+func (rl *relays) whenStopping(done <-chan struct{}, f func()) (wait func()) {
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
 		select {
-		case <-s.stop:
+		case <-rl.conns.stopping():
 			f()
 		case <-done:
 		}
@@ -196,28 +213,16 @@ func (s *Server) whenStopping(done <-chan struct{}, f func()) (wait func()) {
 // ---------------------------------------------------------------------------
 // Bookkeeping and stats
 
-// relayState holds the server's relays; the zero value is ready.
-type relayState struct {
-	mu     sync.Mutex
-	all    map[*relayCounters]struct{} // every relay, for stats
-	recs   map[string]*recorder        // by stream path: at most one recording each
-	pulls  map[string]*edgePull        // by stream path: at most one pull each
-	nextID atomic.Uint64
+func (rl *relays) add(c *relayCounters) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	rl.all[c] = struct{}{}
 }
 
-func (rs *relayState) add(c *relayCounters) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.all == nil {
-		rs.all = make(map[*relayCounters]struct{})
-	}
-	rs.all[c] = struct{}{}
-}
-
-func (rs *relayState) remove(c *relayCounters) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	delete(rs.all, c)
+func (rl *relays) remove(c *relayCounters) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	delete(rl.all, c)
 }
 
 // relayCounters is what every relay reports.
@@ -271,33 +276,32 @@ func (c *relayCounters) status() RelayStatus {
 		Bytes: c.bytes.Load(), Errors: c.errors.Load(), Drops: c.drops.Load(), LastError: c.lastErr}
 }
 
-// RelayStats returns every push relay, edge pull and recording, sorted by
-// stream then kind (for the stats API and /api/v1/relays).
-func (s *Server) RelayStats() []RelayStatus {
-	s.relay.mu.Lock()
-	out := make([]RelayStatus, 0, len(s.relay.all))
-	for c := range s.relay.all {
+// status returns every push relay, edge pull and recording, sorted by
+// stream then kind (for /api/v1/relays).
+func (rl *relays) status() []RelayStatus {
+	rl.mu.Lock()
+	out := make([]RelayStatus, 0, len(rl.all))
+	for c := range rl.all {
 		out = append(out, c.status())
 	}
-	s.relay.mu.Unlock()
+	rl.mu.Unlock()
 	slices.SortFunc(out, func(a, b RelayStatus) int {
 		return strings.Compare(a.Stream+" "+a.Kind+" "+a.Target, b.Stream+" "+b.Kind+" "+b.Target)
 	})
 	return out
 }
 
-// IsRecording reports whether app/name is being recorded (for the
-// streams API's "recording" field).
-func (s *Server) IsRecording(app, name string) bool {
-	s.relay.mu.Lock()
-	defer s.relay.mu.Unlock()
-	return s.relay.recs[streamPath(app, name)] != nil
+// isRecording reports whether app/name is being recorded.
+func (rl *relays) isRecording(app, name string) bool {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return rl.recs[streamPath(app, name)] != nil
 }
 
-// relaySession is the sessionInfo of a relay: it carries the player's byte
+// session is the sessionInfo of a relay: it carries the player's byte
 // counts and the publisher's identity, and is not listed among sessions.
-func (s *Server) relaySession(kind, remote string) *sessionInfo {
-	return &sessionInfo{ID: newSessionID(kind, s.relay.nextID.Add(1)), Protocol: "rtmp",
+func (rl *relays) session(kind, remote string) *sessionInfo {
+	return &sessionInfo{ID: newSessionID(kind, rl.nextID.Add(1)), Protocol: "rtmp",
 		RemoteAddr: remote, Started: time.Now(), closeFn: func() {}}
 }
 
@@ -382,9 +386,9 @@ func flvTagLen(b []byte) (n int, ok bool) {
 	return n, len(b) >= n
 }
 
-// relayPlayer is a protoFLV hub player on st that writes into sink.
-func (s *Server) relayPlayer(st *Stream, sess *sessionInfo, sink *flvTagSink) *player {
-	p := newPlayer(s.hub, sess, protoFLV, sink, new(sync.Mutex))
+// player is a protoFLV hub player on st that writes into sink.
+func (rl *relays) player(st *Stream, sess *sessionInfo, sink *flvTagSink) *player {
+	p := newPlayer(rl.hub, sess, protoFLV, sink, new(sync.Mutex))
 	p.stream = st
 	p.startFn = func(*headerSet, bool) error { return nil }
 	return p
@@ -404,19 +408,12 @@ func relayDialContext(halt <-chan struct{}) (context.Context, context.CancelFunc
 	return ctx, cancel
 }
 
-// ringEnded reports whether a publication is over.
-func ringEnded(r *gopRing) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
-
 // ---------------------------------------------------------------------------
 // Push relay
 
 // pushRelay forwards one publication to one remote server while it lasts.
 type pushRelay struct {
-	srv    *Server
+	rl     *relays
 	stream *Stream
 	ring   *gopRing
 	url    string
@@ -425,27 +422,27 @@ type pushRelay struct {
 }
 
 // startPush starts forwarding ring's publication to base.
-func (s *Server) startPush(st *Stream, ring *gopRing, base string) {
+func (rl *relays) startPush(st *Stream, ring *gopRing, base string) {
 	target, err := relayURL(base, st.App, st.Name)
 	if err != nil {
-		s.log.Warn("push: bad target", "stream", st.Path, "err", err)
+		rl.log.Warn("push: bad target", "stream", st.Path, "err", err)
 		return
 	}
-	if !s.beginTracked() {
+	if !rl.conns.begin() {
 		return
 	}
-	pr := &pushRelay{srv: s, stream: st, ring: ring, url: target,
-		log:           s.log.With("relay", relayKindPush, "stream", st.Path, "target", target),
+	pr := &pushRelay{rl: rl, stream: st, ring: ring, url: target,
+		log:           rl.log.With("relay", relayKindPush, "stream", st.Path, "target", target),
 		relayCounters: newRelayCounters(relayKindPush, st.Path, target)}
-	s.relay.add(&pr.relayCounters)
+	rl.add(&pr.relayCounters)
 	go pr.run()
 }
 
 // run connects, forwards, and reconnects with backoff until the
 // publication ends or the server closes.
 func (pr *pushRelay) run() {
-	defer pr.srv.wg.Done()
-	defer pr.srv.relay.remove(&pr.relayCounters)
+	defer pr.rl.conns.end()
+	defer pr.rl.remove(&pr.relayCounters)
 	var backoff relayBackoff
 	for first := true; ; first = false {
 		start := time.Now()
@@ -483,10 +480,10 @@ func (b *relayBackoff) next(start time.Time) time.Duration {
 
 func (pr *pushRelay) ended() bool {
 	select {
-	case <-pr.srv.stop:
+	case <-pr.rl.conns.stopping():
 		return true
 	default:
-		return ringEnded(pr.ring)
+		return pr.ring.ended()
 	}
 }
 
@@ -503,7 +500,7 @@ func (pr *pushRelay) sleep(d time.Duration) bool {
 		case <-t.C:
 			return true
 		case <-changed:
-		case <-pr.srv.stop:
+		case <-pr.rl.conns.stopping():
 			return false
 		}
 	}
@@ -514,7 +511,7 @@ func (pr *pushRelay) sleep(d time.Duration) bool {
 // publication ends or the connection fails.
 func (pr *pushRelay) once(first bool) error {
 	pr.setState("connecting")
-	ctx, cancel := relayDialContext(pr.srv.stop)
+	ctx, cancel := relayDialContext(pr.rl.conns.stopping())
 	defer cancel()
 	c, err := DialRTMP(ctx, pr.url)
 	if err != nil {
@@ -532,10 +529,10 @@ func (pr *pushRelay) once(first bool) error {
 		pr.bytes.Add(uint64(len(t.Data)))
 		return pushTag(c, t)
 	}}
-	p := pr.srv.relayPlayer(pr.stream, pr.srv.relaySession(relayKindPush, pr.url), sink)
+	p := pr.rl.player(pr.stream, pr.rl.session(relayKindPush, pr.url), sink)
 	readErr := make(chan error, 1)
 	go func() { readErr <- drainClient(c); p.stop() }()
-	stopWait := pr.srv.whenStopping(p.done, p.stop)
+	stopWait := pr.rl.whenStopping(p.done, p.stop)
 	// the first connection forwards the publication from its start; a
 	// retry joins at the newest keyframe
 	if !first {
@@ -596,7 +593,7 @@ func pushTag(c *Client, t FLVTag) error {
 // edgePull plays one stream from the origin and publishes it locally while
 // the edge has players for it.
 type edgePull struct {
-	srv       *Server
+	rl        *relays
 	app, name string
 	url       string
 	sess      *sessionInfo
@@ -615,40 +612,34 @@ type edgePull struct {
 
 // ensurePull starts the pull of st from origin unless st has a publisher
 // or a pull already runs: however many players arrive at once, one pull.
-func (s *Server) ensurePull(st *Stream, origin string) {
+func (rl *relays) ensurePull(st *Stream, origin string) {
 	if ring, _ := st.current(); ring != nil {
 		return
 	}
-	s.relay.mu.Lock()
-	defer s.relay.mu.Unlock()
-	if s.relay.pulls[st.Path] != nil {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.pulls[st.Path] != nil {
 		return
 	}
 	src, err := relayURL(origin, st.App, st.Name)
 	if err != nil {
-		s.log.Warn("pull: bad origin", "stream", st.Path, "err", err)
+		rl.log.Warn("pull: bad origin", "stream", st.Path, "err", err)
 		return
 	}
-	if !s.beginTracked() {
+	if !rl.conns.begin() {
 		return
 	}
-	pl := &edgePull{srv: s, app: st.App, name: st.Name, url: src, done: make(chan struct{}),
-		sess:          s.relaySession(relayKindPull, src),
-		log:           s.log.With("relay", relayKindPull, "stream", st.Path, "origin", src),
+	pl := &edgePull{rl: rl, app: st.App, name: st.Name, url: src, done: make(chan struct{}),
+		sess:          rl.session(relayKindPull, src),
+		log:           rl.log.With("relay", relayKindPull, "stream", st.Path, "origin", src),
 		relayCounters: newRelayCounters(relayKindPull, st.Path, src)}
-	if s.relay.pulls == nil {
-		s.relay.pulls = make(map[string]*edgePull)
-	}
-	s.relay.pulls[st.Path] = pl
-	if s.relay.all == nil {
-		s.relay.all = make(map[*relayCounters]struct{})
-	}
-	s.relay.all[&pl.relayCounters] = struct{}{}
+	rl.pulls[st.Path] = pl
+	rl.all[&pl.relayCounters] = struct{}{}
 	go pl.run()
 }
 
 func (pl *edgePull) run() {
-	defer pl.srv.wg.Done()
+	defer pl.rl.conns.end()
 	idle := make(chan struct{})
 	go func() { defer close(idle); pl.watchIdle() }()
 	var backoff relayBackoff
@@ -701,15 +692,15 @@ func (pl *edgePull) sleep(d time.Duration) bool {
 // starts a new pull), ends the local publication and the connection.
 func (pl *edgePull) halt() {
 	pl.haltOnce.Do(func() {
-		rs := &pl.srv.relay
-		rs.mu.Lock()
-		if rs.pulls[pl.relayCounters.stream] == pl {
-			delete(rs.pulls, pl.relayCounters.stream)
+		rl := pl.rl
+		rl.mu.Lock()
+		if rl.pulls[pl.relayCounters.stream] == pl {
+			delete(rl.pulls, pl.relayCounters.stream)
 		}
-		delete(rs.all, &pl.relayCounters)
+		delete(rl.all, &pl.relayCounters)
 		close(pl.done)
 		pl.endLocal()
-		rs.mu.Unlock()
+		rl.mu.Unlock()
 		pl.mu.Lock()
 		c := pl.client
 		pl.mu.Unlock()
@@ -724,7 +715,7 @@ func (pl *edgePull) halt() {
 // from the registry happen under the registry lock, and players register
 // with the hub before they look for a pull, so none is left without one.
 func (pl *edgePull) watchIdle() {
-	grace := pl.srv.cfg.EdgeGrace.Duration
+	grace := pl.rl.cfg.EdgeGrace.Duration
 	tick := time.NewTicker(min(max(grace/4, 10*time.Millisecond), time.Second))
 	defer tick.Stop()
 	last := time.Now()
@@ -732,11 +723,11 @@ func (pl *edgePull) watchIdle() {
 		select {
 		case <-pl.done:
 			return
-		case <-pl.srv.stop:
+		case <-pl.rl.conns.stopping():
 			pl.halt()
 			return
 		case now := <-tick.C:
-			if pl.srv.localPlayers(pl.app, pl.name) > 0 {
+			if pl.rl.localPlayers(pl.app, pl.name) > 0 {
 				last = now
 			} else if now.Sub(last) >= grace {
 				pl.log.Info("pull idle: no local player left")
@@ -748,14 +739,12 @@ func (pl *edgePull) watchIdle() {
 }
 
 // localPlayers counts the players of app/name on this server.
-func (s *Server) localPlayers(app, name string) int {
-	st := s.hub.lookup(app, name)
+func (rl *relays) localPlayers(app, name string) int {
+	st := rl.hub.lookup(app, name)
 	if st == nil {
 		return 0
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.players)
+	return st.playerCount()
 }
 
 // once is one upstream connection: dial, play, then publish what arrives.
@@ -793,7 +782,7 @@ func (pl *edgePull) setClient(c *Client) bool {
 // relay reads the origin's messages into the local publication. A read
 // that waits longer than -idle-timeout drops the connection (and retries).
 func (pl *edgePull) relay(c *Client) error {
-	c.SetIdleTimeout(pl.srv.cfg.IdleTimeout.Duration)
+	c.SetIdleTimeout(pl.rl.cfg.IdleTimeout.Duration)
 	var counted uint64
 	defer func() { pl.read += counted }()
 	for {
@@ -802,7 +791,7 @@ func (pl *edgePull) relay(c *Client) error {
 			return err
 		}
 		n := c.BytesRead()
-		pl.srv.hub.inBytes.Add(n - counted)
+		pl.rl.hub.inBytes.Add(n - counted)
 		counted = n
 		pl.bytes.Store(pl.read + n)
 		pl.sess.inBytes.Store(pl.read + n)
@@ -867,7 +856,7 @@ func (pl *edgePull) append(f *Frame) error {
 
 // publish makes the pull the local publisher of its stream.
 func (pl *edgePull) publish() (*Stream, *gopRing, error) {
-	st, ring, err := pl.srv.hub.publish(pl.app, pl.name, pl.sess)
+	st, ring, err := pl.rl.hub.publish(pl.app, pl.name, pl.sess)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -881,7 +870,7 @@ func (pl *edgePull) publish() (*Stream, *gopRing, error) {
 	pl.mu.Unlock()
 	pl.setState("active")
 	pl.log.Info("pull publishing locally")
-	pl.srv.publishStarted(st, ring)
+	pl.rl.publishStarted(st, ring)
 	return st, ring, nil
 }
 
@@ -894,79 +883,4 @@ func (pl *edgePull) endLocal() {
 	if ring != nil {
 		st.unpublish(ring)
 	}
-}
-
-// ---------------------------------------------------------------------------
-// HTTP API: relays and recordings
-
-// registerRelayAPI adds the relay routes to the HTTP mux:
-//
-//	GET    /api/v1/relays               every push, pull and recording
-//	POST   /api/v1/record/{app}/{name}  start recording a live stream
-//	DELETE /api/v1/record/{app}/{name}  stop it (the file is finalised first)
-func (s *Server) registerRelayAPI(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/relays", s.relayAPI(s.serveRelays))
-	mux.HandleFunc("POST /api/v1/record/{app}/{name}", s.relayAPI(s.serveRecordStart))
-	mux.HandleFunc("DELETE /api/v1/record/{app}/{name}", s.relayAPI(s.serveRecordStop))
-}
-
-// relayAPI wraps a handler with CORS and the -api-token check.
-func (s *Server) relayAPI(h func(*http.Request) (int, any, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		status, data, msg := http.StatusUnauthorized, any(struct{}{}), "unauthorized"
-		if tok := s.cfg.APIToken; tok == "" ||
-			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+tok)) == 1 {
-			status, data, msg = h(r)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(struct {
-			Success bool   `json:"success"`
-			Data    any    `json:"data"`
-			Message string `json:"message"`
-		}{status < 300, data, msg})
-	}
-}
-
-func (s *Server) serveRelays(*http.Request) (int, any, string) {
-	return http.StatusOK, map[string]any{"relays": s.RelayStats()}, "Relays retrieved successfully"
-}
-
-func (s *Server) serveRecordStart(r *http.Request) (int, any, string) {
-	app, name := r.PathValue("app"), r.PathValue("name")
-	st := s.hub.lookup(app, name)
-	var ring *gopRing
-	if st != nil {
-		ring, _ = st.current()
-	}
-	if ring == nil {
-		return http.StatusNotFound, struct{}{}, "Stream not found"
-	}
-	dir := s.recordDirFor(app)
-	if dir == "" {
-		return http.StatusConflict, struct{}{}, "No record directory configured (-record-dir)"
-	}
-	rec, err := s.startRecording(st, ring, dir, true)
-	if errors.Is(err, errAlreadyRecording) {
-		return http.StatusOK, rec.status(), "Already recording"
-	}
-	if err != nil {
-		s.log.Warn("record: api start failed", "stream", st.Path, "err", err)
-		return http.StatusInternalServerError, struct{}{}, "Recording failed to start"
-	}
-	return http.StatusOK, rec.status(), "Recording started"
-}
-
-func (s *Server) serveRecordStop(r *http.Request) (int, any, string) {
-	app, name := r.PathValue("app"), r.PathValue("name")
-	rec := s.stopRecording(streamPath(app, name))
-	if rec == nil {
-		return http.StatusNotFound, struct{}{}, "Not recording"
-	}
-	select {
-	case <-rec.finished:
-	case <-time.After(5 * time.Second):
-	}
-	return http.StatusOK, rec.status(), "Recording stopped"
 }

@@ -271,7 +271,7 @@ func TestEdgePullOnePerStream(t *testing.T) {
 		c.Close()
 	}
 	waitUpstream(t, origin, "live", "cam", 0, 5*time.Second)
-	for _, r := range edge.RelayStats() {
+	for _, r := range edge.relays.status() {
 		t.Errorf("relay left after the players: %+v", r)
 	}
 }
@@ -365,15 +365,15 @@ func TestPushForwards(t *testing.T) {
 			t.Fatalf("live frame %d after the cache", frameNumber(m.Payload))
 		}
 	}
-	rs := local.RelayStats()
+	rs := local.relays.status()
 	if len(rs) != 1 || rs[0].Kind != "push" || rs[0].State != "active" || rs[0].Bytes == 0 {
 		t.Fatalf("relay stats %+v", rs)
 	}
 	pub.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for len(local.RelayStats()) > 0 || remoteLive(remote, "live", "p") {
+	for len(local.relays.status()) > 0 || remoteLive(remote, "live", "p") {
 		if time.Now().After(deadline) {
-			t.Fatalf("push outlived its publisher: %+v", local.RelayStats())
+			t.Fatalf("push outlived its publisher: %+v", local.relays.status())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -476,7 +476,7 @@ func TestFFmpegPushResumes(t *testing.T) {
 	waitLive(t, again, "live", "out")
 	checkProbe(t, ffprobe(t, rtmpURL(again, "/live/out")))
 	ffmpegDecode(t, httpURL(again, "/live/out.flv"), 2*time.Second)
-	rs := local.RelayStats()
+	rs := local.relays.status()
 	if len(rs) != 1 || rs[0].Errors == 0 || rs[0].State != "active" {
 		t.Fatalf("push stats after the restart: %+v", rs)
 	}

@@ -83,7 +83,7 @@ func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": 
 // rtmpSession is the state of one RTMP connection. Its goroutine reads;
 // writes happen under wmu (the player goroutine writes media too).
 type rtmpSession struct {
-	srv  *Server
+	env  serverEnv
 	hub  *Hub
 	conn net.Conn
 	log  *slog.Logger
@@ -112,7 +112,7 @@ type rtmpSession struct {
 	playerWG sync.WaitGroup
 }
 
-// serveRTMP is the connection handler for the RTMP listener.
+// serveRTMPSession serves one connection of the RTMP listeners.
 //
 // A session's goroutine lives as long as its connection, parked in a read
 // under these frames most of the time, and a goroutine's stack grows
@@ -120,19 +120,19 @@ type rtmpSession struct {
 // functions from here to the read loop and the command handlers keep
 // small frames, and one-time work (setup, handshake, building replies,
 // logging the end) is done in calls that return before the loop goes on.
-func (s *Server) serveRTMP(c net.Conn) {
-	sess := s.newRTMPSession(c)
+func serveRTMPSession(env serverEnv, c net.Conn) {
+	sess := newRTMPSession(env, c)
 	defer sess.cleanup()
 	sess.logEnd(sess.serve())
 }
 
-func (s *Server) newRTMPSession(c net.Conn) *rtmpSession {
-	sess := &rtmpSession{srv: s, hub: s.hub, conn: c, idle: idleReader{conn: c},
+func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
+	sess := &rtmpSession{env: env, hub: env.hub, conn: c, idle: idleReader{conn: c},
 		bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
 	sess.br = bufio.NewReaderSize(&sess.idle, sessionReadBuffer)
 	sess.in.r = sess.br
-	sess.info = s.hub.newSession("rtmp", c, func() { c.Close() })
-	sess.log = s.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
+	sess.info = env.hub.newSession("rtmp", c, func() { c.Close() })
+	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	sess.cw = NewChunkWriter(sess.bw)
 	return sess
 }
@@ -170,10 +170,10 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	end := time.Now().Add(s.srv.cfg.HandshakeTimeout.Duration)
+	end := time.Now().Add(s.env.cfg.HandshakeTimeout.Duration)
 	s.conn.SetWriteDeadline(end)
 	s.idle.setUntil(end)
-	s.idle.setIdle(s.srv.cfg.IdleTimeout.Duration)
+	s.idle.setIdle(s.env.cfg.IdleTimeout.Duration)
 	digest, err := serverHandshake(struct {
 		io.Reader
 		io.Writer
@@ -183,8 +183,8 @@ func (s *rtmpSession) handshake() error {
 	}
 	s.log.Debug("handshake done", "digest", digest)
 	s.cr = NewChunkReader(&s.in, ChunkLimits{
-		MaxMessageSize:  uint32(s.srv.cfg.MaxMessageSize),
-		MaxChunkStreams: s.srv.cfg.MaxChunkStreams,
+		MaxMessageSize:  uint32(s.env.cfg.MaxMessageSize),
+		MaxChunkStreams: s.env.cfg.MaxChunkStreams,
 	})
 	return nil
 }
@@ -212,7 +212,7 @@ func (s *rtmpSession) bufferForMedia() {
 // the deadline). Players may be silent (they only read), so once a
 // session plays it has no idle limit.
 func (s *rtmpSession) extendReadDeadline() {
-	want := s.srv.cfg.IdleTimeout.Duration
+	want := s.env.cfg.IdleTimeout.Duration
 	if s.player != nil {
 		want = 0
 	}
@@ -288,7 +288,7 @@ func (s *rtmpSession) handleWindowAckSize(m *Message) error {
 func (s *rtmpSession) write(msgs ...Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout.Duration))
+	s.conn.SetWriteDeadline(time.Now().Add(s.env.cfg.WriteTimeout.Duration))
 	for i := range msgs {
 		csid := uint32(csidCommand)
 		switch msgs[i].Type {
@@ -549,7 +549,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
-	if err := s.srv.authorize(req); err != nil {
+	if err := s.env.auth.authorize(req); err != nil {
 		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
 	}
 	stream, ring, err := s.hub.publish(s.app, name, s.info)
@@ -559,7 +559,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
 	s.bufferForMedia()
 	s.log.Info("publish", "stream", stream.Path)
-	s.srv.publishStarted(stream, ring)
+	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
@@ -644,7 +644,7 @@ func (s *rtmpSession) endPublish() {
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
 	s.pubStream, s.pubRing = nil, nil
 	s.info.setStream("", "", false)
-	s.srv.sessionDone(s.pubReq)
+	s.env.auth.done(s.pubReq)
 }
 
 func (s *rtmpSession) authRequest(action, name, query string) authRequest {
@@ -695,12 +695,12 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
-	if err := s.srv.authorize(req); err != nil {
+	if err := s.env.auth.authorize(req); err != nil {
 		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
 	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
-	stream := s.srv.addPlayer(s.app, name, p)
+	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()
 	p.startFn = s.playStart(sid, stream.Path, ring == nil)
@@ -729,7 +729,7 @@ func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
 // connection so that the reading side ends too.
 func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
-	defer s.srv.recoverConn(s.conn)
+	defer s.env.conns.recover(s.conn)
 	err := p.run(0)
 	switch {
 	case errors.Is(err, ErrServerClosing):
@@ -772,7 +772,7 @@ func (s *rtmpSession) stopPlayer() {
 	s.playerWG.Wait()
 	s.player.stream.removePlayer(s.player)
 	s.player = nil
-	s.srv.sessionDone(s.playReq)
+	s.env.auth.done(s.playReq)
 }
 
 // onReceive handles receiveAudio / receiveVideo (bool argument).

@@ -27,34 +27,21 @@ const closeWait = 2 * time.Second
 // queued on_done hooks. When ctx ends first it closes what is left at
 // once and returns ctx's error. Either way the server is closed on return.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopAccepting()
+	s.conns.refuse()
+	s.closeListeners()
 	s.hub.drain()
-	s.stopBackground()
+	s.conns.stopBackground()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.shutdownHTTP(ctx) }()
-	err := waitCtx(ctx, s.wg.Wait)
+	err := waitCtx(ctx, s.conns.wait)
 	if herr := <-httpDone; err == nil {
 		err = herr
 	}
 	if err == nil {
-		err = s.flushDone(ctx)
+		err = s.auth.flush(ctx)
 	}
 	s.Close()
 	return err
-}
-
-// stopAccepting refuses new connections and closes the listeners.
-func (s *Server) stopAccepting() {
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-	s.closeListeners()
-}
-
-// stopBackground ends the background loops: stats sampling, relays, edge
-// pulls and recordings (which complete their files).
-func (s *Server) stopBackground() {
-	s.stopOnce.Do(func() { close(s.stop) })
 }
 
 // shutdownHTTP waits for the HTTP requests in progress (the API); FLV

@@ -956,7 +956,7 @@ func TestStatusPageChromium(t *testing.T) {
 }
 
 // FuzzMediaInfo feeds arbitrary headers, metadata and key frames through
-// the classifier and the stats' media reading (mediaOf, exCodedData,
+// the classifier and the stats' media reading (mediaCache.of, exCodedData,
 // parseStreamMeta): never a panic, never a size beyond the limits.
 func FuzzMediaInfo(f *testing.F) {
 	meta, _ := AppendAMF0All(nil, "onMetaData", ECMAArray{{"width", 640.0}, {"height", 360.0}, {"framerate", 30.0}, {"stereo", true}})
@@ -979,7 +979,7 @@ func FuzzMediaInfo(f *testing.F) {
 			}
 			r.append(newFrame(x.typ, 0, info, x.b))
 		}
-		m := newStatsState().mediaOf(r)
+		m := mediaCache{}.of(r)
 		if m.video.Width < 0 || m.video.Width > maxPictureDim || m.video.Height > maxPictureDim ||
 			m.audio.Channels < 0 || m.audio.Channels > 255 || math.IsNaN(m.video.FrameRate) {
 			t.Fatalf("impossible media info %+v", m)

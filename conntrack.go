@@ -1,0 +1,203 @@
+// Connection tracking: the accept loops, the connection limits, and the
+// bookkeeping that lets the server close every connection and wait for
+// every goroutine, as net/http's server does.
+//
+// An accepted connection is tracked (track) before its goroutine starts
+// and untracked when it ends; an HTTP connection is tracked through
+// http.Server.ConnState, a hijacked one (HTTP-FLV, WebSocket) until its
+// player's goroutine ends. Goroutines that outlive the accept loops'
+// bookkeeping (a hijacked player, a relay, a recorder) are counted with
+// begin/end, so that shutdown waits for them too.
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// connTracker owns the live connections and the goroutines serving them.
+type connTracker struct {
+	maxConns, maxPerIP int // 0: no limit
+	log                *slog.Logger
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	perIP   map[string]int
+	closing bool
+	wg      sync.WaitGroup
+	stop    chan struct{} // closed by stopBackground: background loops end
+	stopped sync.Once
+}
+
+func newConnTracker(cfg *Config, log *slog.Logger) *connTracker {
+	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log,
+		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int), stop: make(chan struct{})}
+}
+
+// stopping is closed when the server starts to shut down.
+func (t *connTracker) stopping() <-chan struct{} { return t.stop }
+
+// accept accepts until the listener closes, backing off on temporary
+// errors (too many open files) as net/http does, and serves each
+// connection with handle in a goroutine of its own.
+func (t *connTracker) accept(ln net.Listener, handle func(net.Conn)) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t.log.Warn("accept", "err", err, "retry", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !t.track(c) {
+			c.Close()
+			continue
+		}
+		t.wg.Add(1)
+		go t.serve(c, handle)
+	}
+}
+
+// serve runs handle for one connection; a panic there closes only this
+// connection (the last line of defence: parsers must not panic).
+func (t *connTracker) serve(c net.Conn, handle func(net.Conn)) {
+	defer t.wg.Done()
+	defer t.untrack(c)
+	defer c.Close()
+	defer func() {
+		if v := recover(); v != nil {
+			t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	handle(c)
+}
+
+// recover is deferred by a connection's other goroutines (an RTMP
+// player's writer, an HTTP player's read watcher): a panic there, too,
+// closes only that connection.
+func (t *connTracker) recover(c net.Conn) {
+	if v := recover(); v != nil {
+		t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		c.Close()
+	}
+}
+
+// track registers a connection, enforcing the connection limits.
+func (t *connTracker) track(c net.Conn) bool {
+	ip := remoteIP(c)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closing:
+		return false
+	case t.maxConns > 0 && len(t.conns) >= t.maxConns:
+		t.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
+		return false
+	case t.maxPerIP > 0 && t.perIP[ip] >= t.maxPerIP:
+		t.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
+		return false
+	}
+	t.conns[c] = struct{}{}
+	t.perIP[ip]++
+	return true
+}
+
+func (t *connTracker) untrack(c net.Conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.conns[c]; !ok {
+		return
+	}
+	delete(t.conns, c)
+	ip := remoteIP(c)
+	if t.perIP[ip]--; t.perIP[ip] <= 0 {
+		delete(t.perIP, ip)
+	}
+}
+
+// count is the number of live connections.
+func (t *connTracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// httpConnState tracks HTTP connections like RTMP ones. A hijacked
+// connection (HTTP-FLV, WebSocket) stays tracked until its handler
+// untracks it.
+func (t *connTracker) httpConnState(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		if !t.track(c) {
+			c.Close()
+		}
+	case http.StateClosed:
+		t.untrack(c)
+	}
+}
+
+// begin counts a goroutine that outlives the connection tracking of the
+// accept loops (a hijacked HTTP handler, a relay, a recorder), so that
+// shutdown waits for it; false once the server is closing. The goroutine
+// calls end when it returns.
+func (t *connTracker) begin() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+func (t *connTracker) end() { t.wg.Done() }
+
+// spawn runs f in a goroutine that shutdown waits for (the accept loops,
+// the HTTP servers, the stats sampler).
+func (t *connTracker) spawn(f func()) {
+	t.wg.Add(1)
+	go func() { defer t.wg.Done(); f() }()
+}
+
+// refuse makes track and begin refuse from now on; live connections go on
+// (a graceful shutdown's first step).
+func (t *connTracker) refuse() {
+	t.mu.Lock()
+	t.closing = true
+	t.mu.Unlock()
+}
+
+// stopBackground closes stopping: relays, recordings and the sampler end.
+func (t *connTracker) stopBackground() { t.stopped.Do(func() { close(t.stop) }) }
+
+// shutdown refuses new connections, closes stopping and every live
+// connection; wait then waits for their goroutines.
+func (t *connTracker) shutdown() {
+	t.stopBackground()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closing = true
+	for c := range t.conns {
+		c.Close()
+	}
+}
+
+func (t *connTracker) wait() { t.wg.Wait() }
