@@ -232,7 +232,7 @@ func loadConfig(args []string, stderr io.Writer) (*Config, error) {
 		return nil, errShowVersion
 	}
 	if *configFile == "" {
-		return cfg, nil
+		return cfg, cfg.check()
 	}
 	set := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
@@ -246,8 +246,24 @@ func loadConfig(args []string, stderr io.Writer) (*Config, error) {
 	for name, v := range set {
 		fs.Set(name, v)
 	}
-	return cfg, nil
+	return cfg, cfg.check()
 }
+
+// check rejects settings the server cannot honour as documented.
+func (c *Config) check() error {
+	if c.MaxHeaderBytes <= httpHeaderSlack {
+		return fmt.Errorf("-max-header-bytes %d: must be more than %d", c.MaxHeaderBytes, httpHeaderSlack)
+	}
+	return nil
+}
+
+// httpHeaderSlack is what net/http reads past http.Server.MaxHeaderBytes
+// before it answers 431 (its first read of a request is limited to
+// MaxHeaderBytes + 4096 bytes). The server sets MaxHeaderBytes that much
+// lower, so that a request head (request line, header fields and the
+// empty line) of -max-header-bytes bytes is read, and one byte more is
+// answered 431.
+const httpHeaderSlack = 4096
 
 func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen `address`")
@@ -330,7 +346,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		Handler:           s.httpHandler(),
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout.Duration,
 		IdleTimeout:       s.cfg.IdleTimeout.Duration,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes - httpHeaderSlack,
 		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
