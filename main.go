@@ -101,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("listen", "err", err)
 		return 1
 	}
-	srv.logURLs()
+	logURLs(logger, srv.RTMPAddr(), srv.HTTPAddr(), srv.RTMPSAddr(), srv.HTTPSAddr())
 	srv.Serve()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

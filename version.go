@@ -61,11 +61,12 @@ func buildRevision() string {
 
 // logURLs logs, once the listeners are bound, where to publish, where to
 // play each protocol and where the status page is, with the bound ports
-// (a wildcard address is shown as 127.0.0.1).
-func (s *Server) logURLs() {
-	s.log.Info("rtmphub "+rtmphubVersion+" ready", urlAttrs("rtmp", "http", "ws", s.RTMPAddr(), s.HTTPAddr())...)
-	if s.rtmpsLn != nil || s.httpsLn != nil {
-		s.log.Info("rtmphub TLS ready", urlAttrs("rtmps", "https", "wss", s.RTMPSAddr(), s.HTTPSAddr())...)
+// (a wildcard address is shown as 127.0.0.1); TLS ones ("" when off) on
+// a line of their own.
+func logURLs(log *slog.Logger, rtmpAddr, httpAddr, rtmpsAddr, httpsAddr string) {
+	log.Info("rtmphub "+rtmphubVersion+" ready", urlAttrs("rtmp", "http", "ws", rtmpAddr, httpAddr)...)
+	if rtmpsAddr != "" || httpsAddr != "" {
+		log.Info("rtmphub TLS ready", urlAttrs("rtmps", "https", "wss", rtmpsAddr, httpsAddr)...)
 	}
 }
 

@@ -36,7 +36,7 @@ func TestStartupURLs(t *testing.T) {
 	must(t, srv.Listen())
 	srv.Serve()
 	t.Cleanup(srv.Close)
-	srv.logURLs()
+	logURLs(srv.log, srv.RTMPAddr(), srv.HTTPAddr(), "", "")
 	line := logs.String()
 	url := func(key string) string {
 		m := regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `=(\S+)`).FindStringSubmatch(line)
@@ -71,5 +71,21 @@ func TestStartupURLs(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("status page: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TLS listeners get their own URLs: rtmps://, https://, wss://; a
+// wildcard address is shown as 127.0.0.1, a named one as it is.
+func TestStartupURLsTLS(t *testing.T) {
+	var logs syncBuffer
+	logURLs(slog.New(slog.NewTextHandler(&logs, nil)), "10.0.0.1:1935", ":8000", "[::]:443", "")
+	line := logs.String()
+	for _, want := range []string{
+		"publish=rtmp://10.0.0.1:1935/{app}/{name}", "play.flv=http://127.0.0.1:8000/{app}/{name}.flv",
+		"msg=\"rtmphub TLS ready\" publish=rtmps://127.0.0.1:443/{app}/{name} play.rtmp=rtmps://127.0.0.1:443/{app}/{name}\n",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("no %q in\n%s", want, line)
+		}
 	}
 }
