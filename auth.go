@@ -52,7 +52,7 @@ type authRequest struct {
 	Name     string
 	Query    string // the stream key's query, e.g. "sign=..."
 	ClientIP string
-	ID       string // session id (empty for HTTP/WS: their session starts after the decision)
+	ID       string // session id (HTTP/WS players get theirs before their session starts)
 }
 
 // Sentinel reasons of a refusal, wrapped in *AuthError.

@@ -44,10 +44,7 @@ func requireNode(t *testing.T, pkgs ...string) {
 	t.Helper()
 	missing := func(what string) {
 		t.Helper()
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("%s missing but RTMPHUB_REQUIRE_BROWSER=1", what)
-		}
-		t.Skipf("%s missing (apt-get install nodejs npm chromium; npm ci in %s)", what, browserDir)
+		skipOrRequire(t, "RTMPHUB_REQUIRE_BROWSER", what, "apt-get install nodejs npm chromium; npm ci in "+browserDir)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		missing("node")
@@ -63,11 +60,14 @@ func requireNode(t *testing.T, pkgs ...string) {
 func requireChromium(t *testing.T) {
 	t.Helper()
 	requireNode(t, "playwright-core", "mpegts.js", "flv.js")
+	requireChromiumOnly(t)
+}
+
+// requireChromiumOnly needs Chromium (chromiumPath) and no node package.
+func requireChromiumOnly(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath()); err != nil {
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("chromium missing but RTMPHUB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("chromium missing (apt-get install chromium)")
+		skipOrRequire(t, "RTMPHUB_REQUIRE_BROWSER", "chromium", "apt-get install chromium")
 	}
 }
 
@@ -207,10 +207,7 @@ func waitPlayers(t *testing.T, srv *Server, app, name string, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if s := srv.hub.lookup(app, name); s != nil {
-			s.mu.Lock()
-			got := len(s.players)
-			s.mu.Unlock()
-			if got >= n {
+			if s.playerCount() >= n {
 				return
 			}
 		}
@@ -353,7 +350,9 @@ func TestWSStrictClient(t *testing.T) {
 	requireNode(t, "ws")
 	for _, mode := range []string{"client-close", "publisher-ends"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := startServer(t, nil)
+			// after the publisher leaves, the player waits -play-wait
+			// for the next one, then closes
+			srv := startServer(t, func(c *Config) { c.PlayWait.Duration = 500 * time.Millisecond })
 			stop := livePublisher(t, srv, "/live/strict")
 			out := filepath.Join(t.TempDir(), "ws.flv")
 			url := "ws://" + srv.HTTPAddr() + "/live/strict.flv?sign=x"
@@ -555,10 +554,7 @@ func TestHTTPMalformedRequests(t *testing.T) {
 	// that played are gone with their connections: the victims remain.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		s := srv.hub.lookup("live", "v")
-		s.mu.Lock()
-		n := len(s.players)
-		s.mu.Unlock()
+		n := srv.hub.lookup("live", "v").playerCount()
 		if n == len(victims) {
 			break
 		}
@@ -770,14 +766,22 @@ func (w *wireRecorder) Write(p []byte) (int, error) {
 
 func (w *wireRecorder) SetWriteDeadline(time.Time) error { return nil }
 
-// writeGather records each slice of a batch as a write of its own
-// (hub.go's gatherWriter), so that the test sees the very slices.
-func (w *wireRecorder) writeGather(bufs [][]byte) error {
+// writeAll records each slice of a batch as a write of its own (the
+// recorder is its own frameWriter, writer.go), so that the test sees the
+// very slices.
+func (w *wireRecorder) writeAll(bufs [][]byte) (int, error) {
 	w.mu.Lock()
-	w.writes = append(w.writes, bufs...)
-	w.mu.Unlock()
-	return nil
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range bufs {
+		w.writes = append(w.writes, b)
+		n += len(b)
+	}
+	return n, nil
 }
+
+// tryWrite takes everything, as a socket with room does.
+func (w *wireRecorder) tryWrite(bufs [][]byte) (int, error) { return w.writeAll(bufs) }
 
 // sameBytes reports whether a and b are the same memory, not just equal.
 func sameBytes(a, b []byte) bool {
@@ -798,7 +802,7 @@ func TestPlayersShareEncodedBytes(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, proto := range protos {
 		recs[i] = &wireRecorder{}
-		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &sync.Mutex{})
+		p := newPlayer(h, &sessionInfo{}, proto, recs[i], &writeLock{})
 		if proto == protoRTMP {
 			p.startFn = func(*headerSet, bool) error { return nil }
 		} else {

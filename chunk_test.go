@@ -18,12 +18,14 @@ import (
 // b is a run of bytes: one field of a golden entry (see wire).
 func b(v ...byte) []byte { return v }
 
-var chunkGolden = []struct {
+type chunkGoldenRow struct {
 	name    string
 	wire    []byte
 	want    []Message
 	encodes bool // AppendChunks(chunk size 128) produces exactly wire
-}{
+}
+
+var chunkGolden = []chunkGoldenRow{
 	{
 		name: "fmt0, 1-byte basic header",
 		wire: wire(
@@ -213,7 +215,7 @@ func TestChunkErrors(t *testing.T) {
 		}
 	}
 	// every truncation of a valid stream ends in an unexpected EOF
-	wire := chunkGolden[5].wire
+	wire := chunkRow(t, "extended timestamp, repeated on the fmt3 continuation").wire
 	for n := 1; n < len(wire); n++ {
 		_, err := readAll(NewChunkReader(bytes.NewReader(wire[:n]), ChunkLimits{}))
 		if err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -384,4 +386,10 @@ func FuzzChunkReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// chunkRow is the chunkGolden row named name.
+func chunkRow(t testing.TB, name string) *chunkGoldenRow {
+	t.Helper()
+	return goldenRow(t, chunkGolden, func(r *chunkGoldenRow) string { return r.name }, name)
 }

@@ -6,11 +6,10 @@
 //     (7.2.1.3), answered by _result or _error with the same transaction id
 //   - 7.2.2 NetStream commands: play (7.2.2.1), deleteStream (7.2.2.3) and
 //     publish (7.2.2.6), answered by onStatus
-//   - 5.4 protocol control: Acknowledgement (5.4.3) sent each time the
-//     peer's Window Acknowledgement Size (5.4.4) is read; Set Peer
-//     Bandwidth (5.4.5) answered with a Window Acknowledgement Size
-//   - 6.2 / 7.1.7 user control: Ping Request answered with Ping Response,
-//     Set Buffer Length sent by players
+//   - 5.4 protocol control: Set Peer Bandwidth (5.4.5) answered with a
+//     Window Acknowledgement Size (acknowledgements, the peer's window and
+//     pings are the connection layer's, rtmpconn.go, as for the server)
+//   - 6.2 / 7.1.7 user control: Set Buffer Length sent by players
 //   - 7.1.6 aggregate messages, split into their sub-messages
 //
 // plus the commands real servers expect from an encoder although the
@@ -39,14 +38,14 @@
 //
 // Concurrency: one goroutine reads (DialRTMP, Publish, Play, ReadMessage:
 // never two of them at once); writes (WriteMedia, WriteMetadata, and the
-// acknowledgements and pongs the reader sends) are serialized by a mutex,
+// acknowledgements and pongs the reader sends) are serialized by the
+// connection layer's write lock,
 // so a publisher may run ReadMessage in a goroutine of its own, which a
 // long-lived publisher should do: it answers the server's pings and
 // notices an onStatus error or a closed connection.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -132,29 +131,21 @@ func (e ClientProtocolError) Error() string { return "rtmp client: " + string(e)
 type Client struct {
 	conn net.Conn
 	url  clientURL
+	rc   *rtmpConn // chunk stream, acknowledgements, pings, the write lock
 
 	// reading side: only the reading goroutine touches these
-	idle       idleReader // the connection's reads, with SetIdleTimeout's limit
-	cr         *ChunkReader
-	queue      []Message          // read ahead while waiting for an answer
-	qhead      int                // queue[qhead:] is still to be returned
-	pending    map[float64]string // transaction id -> command awaiting _result/_error
-	lastTxn    float64
-	peerWindow uint32 // the server's Window Acknowledgement Size: ack every peerWindow bytes
-	acked      uint64 // BytesRead at the last Acknowledgement
-	ourWindow  uint32 // window we told the server (answer to Set Peer Bandwidth)
-	hardLimit  bool   // the last Set Peer Bandwidth was Hard (for Dynamic)
+	queue     []Message          // read ahead while waiting for an answer
+	qhead     int                // queue[qhead:] is still to be returned
+	pending   map[float64]string // transaction id -> command awaiting _result/_error
+	lastTxn   float64
+	ourWindow uint32 // window we told the server (answer to Set Peer Bandwidth)
+	hardLimit bool   // the last Set Peer Bandwidth was Hard (for Dynamic)
 
 	// state set by Publish / Play; atomic because Close and WriteMedia
 	// may run on other goroutines
 	streamID   atomic.Uint32
 	publishing atomic.Bool
 
-	// writing side
-	wmu       sync.Mutex
-	bw        *bufio.Writer
-	cw        *ChunkWriter
-	werr      error // sticky: a failed write leaves the chunk stream unusable
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -225,10 +216,8 @@ func DialRTMP(ctx context.Context, rawURL string) (*Client, error) {
 }
 
 func newClient(conn net.Conn, u clientURL) *Client {
-	c := &Client{conn: conn, url: u, idle: idleReader{conn: conn}, pending: make(map[float64]string)}
-	c.bw = bufio.NewWriterSize(conn, clientWriteBuffer)
-	c.cw = NewChunkWriter(c.bw)
-	return c
+	return &Client{conn: conn, url: u, pending: make(map[float64]string),
+		rc: newRTMPConn(conn, clientReadBuffer, clientWriteBuffer, 0)}
 }
 
 // withContext runs step with ctx's deadline on the connection; a
@@ -271,11 +260,10 @@ func clientContextErr(ctx context.Context, err error) error {
 // handshake runs the digest handshake; the chunk reader then shares its
 // buffered reader, so nothing the server sends after S2 is lost.
 func (c *Client) handshake() error {
-	br := bufio.NewReaderSize(&c.idle, clientReadBuffer)
-	if err := clientHandshake(clientReadWriter{br, c.conn}, true); err != nil {
+	if err := clientHandshake(c.rc.handshakeIO(), true); err != nil {
 		return err
 	}
-	c.cr = NewChunkReader(br, ChunkLimits{})
+	c.rc.startReading(ChunkLimits{})
 	return nil
 }
 
@@ -298,7 +286,7 @@ func (c *Client) connect() error {
 	if err != nil {
 		return err
 	}
-	if err := c.setChunkSize(clientChunkSize); err != nil {
+	if err := c.write(csidProtocolControl, setChunkSizeMessage(clientChunkSize)); err != nil {
 		return err
 	}
 	_, err = c.awaitResult(txn)
@@ -384,16 +372,11 @@ func (c *Client) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDea
 // SetIdleTimeout makes a read fail once the server has sent no byte for d
 // (0: no limit), for relays that must notice a stalled server. It
 // replaces SetReadDeadline; only the reading goroutine may call it.
-func (c *Client) SetIdleTimeout(d time.Duration) { c.idle.setIdle(d) }
+func (c *Client) SetIdleTimeout(d time.Duration) { c.rc.setIdle(d) }
 
 // BytesRead is the number of bytes read from the server so far. Like
 // ReadMessage, only the reading goroutine may call it.
-func (c *Client) BytesRead() uint64 {
-	if c.cr == nil {
-		return 0
-	}
-	return c.cr.BytesRead()
-}
+func (c *Client) BytesRead() uint64 { return c.rc.bytesRead() }
 
 // WriteMedia sends an audio (8), video (9) or data (18) message on the
 // stream created by Publish, with payload as the FLV tag body.
@@ -461,9 +444,7 @@ func (c *Client) Close() error {
 		if sid := c.streamID.Load(); sid != 0 {
 			c.send(0, "deleteStream", 0, nil, float64(sid))
 		}
-		c.wmu.Lock()
-		c.werr = ErrClientClosed
-		c.wmu.Unlock()
+		c.rc.closeWrites(ErrClientClosed)
 		c.closeErr = c.conn.Close()
 		if errors.Is(c.closeErr, net.ErrClosed) {
 			c.closeErr = nil // the watchdog below got there first
@@ -474,45 +455,11 @@ func (c *Client) Close() error {
 
 // ---- writing ----
 
-// clientReadWriter joins the buffered reader and the connection for the
-// handshake.
-type clientReadWriter struct {
-	*bufio.Reader
-	w net.Conn
-}
-
-func (rw clientReadWriter) Write(p []byte) (int, error) { return rw.w.Write(p) }
-
-// write sends one message and flushes it.
+// write sends one message on chunk stream csid and flushes it.
 func (c *Client) write(csid uint32, m Message) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.werr != nil {
-		return c.werr
-	}
-	m.CSID = csid
-	err := c.cw.WriteMessage(csid, &m)
-	if err == nil {
-		err = c.bw.Flush()
-	}
-	if err != nil {
-		c.werr = fmt.Errorf("rtmp client: write: %w", err)
-	}
-	return err
-}
-
-func (c *Client) setChunkSize(n uint32) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.werr != nil {
-		return c.werr
-	}
-	err := c.cw.SetChunkSize(n)
-	if err == nil {
-		err = c.bw.Flush()
-	}
-	if err != nil {
-		c.werr = fmt.Errorf("rtmp client: write: %w", err)
+	err := c.rc.write(withCSID(csid, m))
+	if err != nil && !errors.Is(err, ErrClientClosed) {
+		return fmt.Errorf("rtmp client: write: %w", err)
 	}
 	return err
 }
@@ -642,14 +589,17 @@ func StatusOf(m Message) (st StatusError, ok bool) {
 // pump reads one message, handles what the client handles itself, queues
 // what ReadMessage returns, and hands back a decoded command (or nil).
 func (c *Client) pump() (*clientCommand, error) {
-	if c.cr == nil {
+	if !c.rc.started() {
 		return nil, ErrClientClosed
 	}
-	m, err := c.cr.ReadMessage()
+	m, err := c.rc.readMessage()
 	if err != nil {
 		return nil, err
 	}
-	if err := c.acknowledge(); err != nil {
+	if err := c.rc.acknowledge(); err != nil {
+		return nil, err
+	}
+	if handled, err := c.rc.control(&m); handled {
 		return nil, err
 	}
 	switch m.Type {
@@ -661,8 +611,6 @@ func (c *Client) pump() (*clientCommand, error) {
 		return c.command(m)
 	case MsgUserControl:
 		return nil, c.userControl(m)
-	case MsgWindowAckSize:
-		return nil, c.windowAckSize(m.Payload)
 	case MsgSetPeerBandwidth:
 		return nil, c.peerBandwidth(m.Payload)
 	}
@@ -675,28 +623,6 @@ func (c *Client) enqueue(msgs ...Message) error {
 		return ClientProtocolError("too many messages before the expected answer")
 	}
 	c.queue = append(c.queue, msgs...)
-	return nil
-}
-
-// acknowledge sends an Acknowledgement (5.4.3) each time the server's
-// window of bytes has been read. The sequence number is the byte count
-// so far, modulo 2^32.
-func (c *Client) acknowledge() error {
-	n := c.cr.BytesRead()
-	if c.peerWindow == 0 || n-c.acked < uint64(c.peerWindow) {
-		return nil
-	}
-	c.acked = n
-	return c.write(csidProtocolControl, ackMessage(uint32(n)))
-}
-
-// windowAckSize records the server's Window Acknowledgement Size (5.4.4):
-// 4 bytes, the window in bytes.
-func (c *Client) windowAckSize(p []byte) error {
-	if len(p) < 4 {
-		return ClientProtocolError("short Window Acknowledgement Size")
-	}
-	c.peerWindow = binary.BigEndian.Uint32(p)
 	return nil
 }
 
@@ -729,18 +655,14 @@ func (c *Client) peerBandwidth(p []byte) error {
 	return c.write(csidProtocolControl, windowAckSizeMessage(window))
 }
 
-// userControl answers Ping Request (6.2, event 6) with Ping Response and
-// queues the stream events for ReadMessage.
+// userControl queues the stream events (6.2) for ReadMessage (the
+// connection layer answered pings already).
 func (c *Client) userControl(m Message) error {
-	ev, args, err := parseUserControl(m.Payload)
+	ev, _, err := parseUserControl(m.Payload)
 	if err != nil {
 		return err
 	}
 	switch ev {
-	case PingRequest:
-		if len(args) > 0 {
-			return c.write(csidProtocolControl, userControlMessage(PingResponse, args[0]))
-		}
 	case StreamBegin, StreamEOF, StreamDry, StreamIsRecorded:
 		return c.enqueue(m)
 	}

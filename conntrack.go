@@ -24,6 +24,7 @@ import (
 type connTracker struct {
 	maxConns, maxPerIP int // 0: no limit
 	log                *slog.Logger
+	refuse             *refusalLog // connections refused by a limit
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -34,8 +35,8 @@ type connTracker struct {
 	stopped sync.Once
 }
 
-func newConnTracker(cfg *Config, log *slog.Logger) *connTracker {
-	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log,
+func newConnTracker(cfg *Config, log *slog.Logger, refuse *refusalLog) *connTracker {
+	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log, refuse: refuse,
 		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int), stop: make(chan struct{})}
 }
 
@@ -101,10 +102,10 @@ func (t *connTracker) track(c net.Conn) bool {
 	case t.closing:
 		return false
 	case t.maxConns > 0 && len(t.conns) >= t.maxConns:
-		t.log.Warn("connection refused: max-conns", "remote", c.RemoteAddr().String())
+		t.refuse.note("connection", "limit", c.RemoteAddr().String(), "", errMaxConns)
 		return false
 	case t.maxPerIP > 0 && t.perIP[ip] >= t.maxPerIP:
-		t.log.Warn("connection refused: max-conns-per-ip", "remote", c.RemoteAddr().String())
+		t.refuse.note("connection", "limit", c.RemoteAddr().String(), "", errMaxConnsPerIP)
 		return false
 	}
 	t.conns[c] = struct{}{}
@@ -177,9 +178,9 @@ func (t *connTracker) spawn(f func()) {
 	go func() { defer t.wg.Done(); f() }()
 }
 
-// refuse makes track and begin refuse from now on; live connections go on
+// stopAccepting makes track and begin refuse from now on; live connections go on
 // (a graceful shutdown's first step).
-func (t *connTracker) refuse() {
+func (t *connTracker) stopAccepting() {
 	t.mu.Lock()
 	t.closing = true
 	t.mu.Unlock()

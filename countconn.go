@@ -18,7 +18,6 @@ import (
 // in the hub's network totals.
 type countingConn struct {
 	net.Conn
-	raw     *rawReader // reads that spare the scheduler (nbwrite_linux.go), or nil
 	in, out atomic.Uint64
 
 	mu  sync.Mutex
@@ -26,13 +25,7 @@ type countingConn struct {
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
-	var n int
-	var err error
-	if c.raw != nil {
-		n, err = c.raw.Read(p)
-	} else {
-		n, err = c.Conn.Read(p)
-	}
+	n, err := c.Conn.Read(p)
 	c.count(int64(n), true)
 	return n, err
 }
@@ -76,6 +69,11 @@ func (c *countingConn) CloseWrite() error {
 // tls.Conn.NetConn does); bytes written on it directly are not counted.
 func (c *countingConn) NetConn() net.Conn { return c.Conn }
 
+// plainSocket says that bytes written to the connection under the counter
+// reach the peer unchanged; a player writing there directly counts them
+// itself (writer.go, socketUnder).
+func (c *countingConn) plainSocket() net.Conn { return c.Conn }
+
 // attach makes the connection's bytes, those so far included, count in
 // h's totals.
 func (c *countingConn) attach(h *Hub) {
@@ -111,7 +109,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: c, raw: newRawReader(c)}, nil
+	return &countingConn{Conn: withRawReads(c)}, nil
 }
 
 // listenCounted listens on addr and counts every accepted socket's bytes

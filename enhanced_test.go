@@ -1,4 +1,4 @@
-// Enhanced RTMP v2 (veovera/enhanced-rtmp, docs/enhanced/enhanced-rtmp-v2.md)
+// Enhanced RTMP v2 (veovera/enhanced-rtmp, the v2 specification)
 // end to end, with real bitstreams: ffmpeg encodes HEVC, AV1, VP9, H.264,
 // Opus, FLAC, AC-3, E-AC-3 and AAC into Matroska; a minimal Matroska reader
 // (below: EBML elements, TrackEntry, Cluster, SimpleBlock/BlockGroup) takes
@@ -903,13 +903,15 @@ func checkSame(t *testing.T, who string, got, want []eMsg) {
 // the fourth (they start at its keyframe), and checks what each one
 // received. The publisher sends a GOP
 // at a time and waits for every player to have it: a player that falls
-// more than a GOP behind is moved to the newest keyframe (DESIGN.md
-// property 2), which is not under test here.
+// more than a GOP behind is moved to the newest keyframe (-max-lag; hub.go),
+// which is not under test here.
 func runEnhancedCase(t *testing.T, s *eStream) {
 	if len(s.gops) < 5 {
 		t.Fatalf("%d GOPs, want at least 5", len(s.gops))
 	}
-	srv := startServer(t, nil)
+	// FLV players wait -play-wait for a returning publisher before their
+	// response ends; a short wait lets the test see that end.
+	srv := startServer(t, func(c *Config) { c.PlayWait = Duration{2 * time.Second} })
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // runs after the players' connections are closed
 	const path = "/live/enhanced"

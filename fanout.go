@@ -1,8 +1,14 @@
 // The fan-out: a publication's worker goroutines (one per CPU) write each
-// new frame to every caught-up player, the way an event loop does, with
-// one non-blocking gathered write per player and no goroutine wake-up.
-// A player that cannot take a frame now goes back to its own goroutine
-// (player.idle in hub.go), which may wait; the publisher never does.
+// new frame to every caught-up socket player, the way an event loop does:
+// per frame and player, one non-blocking gathered write of bytes built
+// once (wireSink.tryFrames), no goroutine wake-up, no timer, no
+// allocation. Players are split into shards, one per worker. A write that
+// would block, fails, or meets a filter hands the player back to its own
+// goroutine (player.idle in hub.go), with its cursor; that goroutine
+// finishes the frame the write stopped in (sleeping while the socket takes
+// it) and applies the slow-player policy; once caught up it attaches
+// again. So the publisher never waits for a player, and a slow player
+// costs no more than a fast one: its cursor, in the same ring.
 package main
 
 import (
@@ -13,16 +19,7 @@ import (
 	"time"
 )
 
-// fanout writes new frames to every caught-up player of a publication
-// from a few worker goroutines (one per CPU), the way an event loop does:
-// per frame and player, one non-blocking gathered write of bytes built
-// once, no goroutine wake-up, no timer, no allocation. Players are split
-// into shards, one per worker. A write that would block, fails, or meets a
-// filter hands the player back to its own goroutine (player.idle), which
-// finishes the frame it stopped in (sleeping while the socket takes it)
-// and applies the slow-player policy; once caught up it attaches again. So the
-// publisher never waits for a player, and a slow player costs no more
-// than a fast one: its cursor, in the same ring.
+// fanout is the set of workers of one publication.
 type fanout struct {
 	ring   *gopRing
 	delay  time.Duration // -write-delay: linger after a wake-up
@@ -33,12 +30,28 @@ type fanout struct {
 
 // fanShard is one worker's players and scratch.
 type fanShard struct {
-	hub     *Hub
-	mu      sync.Mutex // held by the worker for a whole pass
-	players []*player
-	frames  []*Frame
-	bufs    [][]byte
-	iov     iovScratch
+	hub    *Hub
+	mu     sync.Mutex // held by the worker for a whole pass
+	seats  []seat
+	frames []*Frame
+	bufs   [][]byte
+}
+
+// seat is a player while the fan-out has it: the worker owns its cursor
+// until it hands the player back.
+type seat struct {
+	p    *player
+	seq  uint64     // the next frame to send
+	hdrs *headerSet // the headers of the last frame sent
+}
+
+// handBack is what the worker gives back to the player's goroutine: the
+// cursor, and the error that ended a write (nil: the socket was full, or
+// the player filters or fell behind).
+type handBack struct {
+	seq  uint64
+	hdrs *headerSet
+	err  error
 }
 
 func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
@@ -50,18 +63,17 @@ func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
 	return fo
 }
 
-// attach gives p, which has sent everything before cursor, to a worker.
-// It returns nil, leaving p to its goroutine, when cursor is no longer
-// the head or the publication ended.
-func (fo *fanout) attach(p *player, cursor uint64) *fanShard {
+// attach gives p, at cursor c (everything before it sent), to a worker.
+// It returns nil, leaving p to its goroutine, when c is no longer the
+// head or the publication ended.
+func (fo *fanout) attach(p *player, c cursor) *fanShard {
 	sh := fo.shards[int(fo.next.Add(1))%len(fo.shards)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if !fo.ring.caughtUp(cursor) {
+	if !fo.ring.caughtUp(c.seq) {
 		return nil
 	}
-	p.cursor, p.fastErr = cursor, nil
-	sh.players = append(sh.players, p)
+	sh.seats = append(sh.seats, seat{p: p, seq: c.seq, hdrs: c.lastHdrs})
 	fo.start.Do(func() {
 		for _, s := range fo.shards {
 			go fo.work(s)
@@ -75,8 +87,8 @@ func (fo *fanout) attach(p *player, cursor uint64) *fanShard {
 func (sh *fanShard) detach(p *player) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for i, q := range sh.players {
-		if q == p {
+	for i := range sh.seats {
+		if sh.seats[i].p == p {
 			sh.remove(i)
 			return
 		}
@@ -84,10 +96,10 @@ func (sh *fanShard) detach(p *player) {
 }
 
 func (sh *fanShard) remove(i int) {
-	last := len(sh.players) - 1
-	sh.players[i] = sh.players[last]
-	sh.players[last] = nil
-	sh.players = sh.players[:last]
+	last := len(sh.seats) - 1
+	sh.seats[i] = sh.seats[last]
+	sh.seats[last] = seat{}
+	sh.seats = sh.seats[:last]
 }
 
 // work is one worker: a pass over its shard after every append, until
@@ -115,19 +127,23 @@ func (fo *fanout) work(sh *fanShard) {
 func (sh *fanShard) pass(r *gopRing, closed bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for more := true; more && len(sh.players) > 0; {
+	for more := true; more && len(sh.seats) > 0; {
 		win, tail, head := sh.snapshot(r)
 		more = win.end() < head
 		var out uint64
-		for i := 0; i < len(sh.players); {
-			p := sh.players[i]
-			if n, ok := sh.push(p, win, tail); ok && !closed {
-				out += n
+		for i := 0; i < len(sh.seats); {
+			s := &sh.seats[i]
+			n, err := sh.push(s, win, tail)
+			out += uint64(n)
+			if err == nil && !closed {
 				i++
 				continue
 			}
+			if errors.Is(err, errWouldBlock) || errors.Is(err, errHandBack) {
+				err = nil
+			}
+			s.p.kick <- handBack{seq: s.seq, hdrs: s.hdrs, err: err} // cap 1, and only the worker sends
 			sh.remove(i)
-			p.kick <- struct{}{} // cap 1, and only the worker sends
 		}
 		clear(win.frames)
 		sh.hub.outBytes.Add(out)
@@ -137,79 +153,34 @@ func (sh *fanShard) pass(r *gopRing, closed bool) {
 // snapshot reads, under one ring lock, up to maxBatch frames from the
 // lowest cursor of the shard (or the tail, if that is gone).
 func (sh *fanShard) snapshot(r *gopRing) (window, uint64, uint64) {
-	lo := sh.players[0].cursor
-	for _, p := range sh.players[1:] {
-		lo = min(lo, p.cursor)
+	lo := sh.seats[0].seq
+	for _, s := range sh.seats[1:] {
+		lo = min(lo, s.seq)
 	}
 	return r.window(lo, sh.frames[:0], maxBatch)
 }
 
-// push writes to p, in one non-blocking gathered write, the frames of win from
-// its cursor on, and returns the bytes written. false means p must go
-// back to its goroutine: it fell off the ring (cursor before tail), is
-// filtering, its write lock is busy, or the socket did not take
-// everything.
-func (sh *fanShard) push(p *player, win window, tail uint64) (uint64, bool) {
-	if p.cursor < tail || p.filtering() {
-		return 0, false
-	}
-	if p.cursor >= win.end() {
-		return 0, true
-	}
-	frames := win.frames[p.cursor-win.base:]
-	bufs := sh.bufs[:0]
-	for _, f := range frames {
-		bufs = f.appendWire(bufs, p.proto)
-	}
-	defer func() { clear(bufs); sh.bufs = bufs[:0] }() // keep what append grew, not the frames
-	if !p.wmu.TryLock() {
-		return 0, false
-	}
-	n, err := p.nb.try(bufs, &sh.iov)
-	p.countOut(n)
-	switch {
-	case err == nil:
-		p.cursor, p.lastHdrs = win.end(), frames[len(frames)-1].headers
-		p.wmu.Unlock()
-	case errors.Is(err, errWouldBlock):
-		p.shortWrite(frames, n)
-	default:
-		p.wmu.Unlock()
-		p.fastErr = err
-	}
-	return uint64(n), err == nil
-}
+// errHandBack: the player must go back to its goroutine (it fell off the
+// ring or filters media).
+var errHandBack = errors.New("hand back")
 
-// shortWrite records a fast write that stopped n bytes into frames. The
-// frames before the one it stopped in are sent. If it stopped in the
-// middle of a message, the goroutine gets the rest of that frame and the
-// write lock with it (player.idle unlocks once it is written): nothing
-// may come between the two parts of a message. The frames after it are
-// left to the goroutine's next read of the ring, like writeFrames does.
-func (p *player) shortWrite(frames []*Frame, n int) {
-	k, off := splitAt(frames, p.proto, n)
-	p.cursor += uint64(k)
-	if k > 0 {
-		p.lastHdrs = frames[k-1].headers
+// push writes to s's player, in one non-blocking gathered write, the
+// frames of win from its cursor on, and returns the bytes written. An
+// error means the player goes back to its goroutine: errHandBack (it fell
+// off the ring, cursor before tail, or filters), errWouldBlock (its write
+// lock is busy, or the socket did not take everything), or the write's.
+func (sh *fanShard) push(s *seat, win window, tail uint64) (int, error) {
+	if s.seq < tail || s.p.filtering() {
+		return 0, errHandBack
 	}
-	if off == 0 {
-		p.wmu.Unlock()
-		return
+	if s.seq >= win.end() {
+		return 0, nil
 	}
-	p.cursor++
-	p.lastHdrs = frames[k].headers
-	p.pending = skipBytes(frames[k].appendWire(p.pending[:0], p.proto), off)
-}
-
-// skipBytes returns what remains of bufs after its first n bytes (its
-// slices, not copies).
-func skipBytes(bufs [][]byte, n int) [][]byte {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
+	frames := win.frames[s.seq-win.base:]
+	n, sent, err := s.p.wire.tryFrames(frames, &sh.bufs)
+	if sent > 0 {
+		s.seq += uint64(sent)
+		s.hdrs = frames[sent-1].headers
 	}
-	if n > 0 {
-		bufs[0] = bufs[0][n:]
-	}
-	return bufs
+	return n, err
 }

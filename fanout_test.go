@@ -23,29 +23,41 @@ type discardConn struct {
 func (c *discardConn) Write(p []byte) (int, error)      { c.n += int64(len(p)); return len(p), nil }
 func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
 
-// writeGather takes a batch as a socket's gathered write does, without a
-// copy (hub.go's gatherWriter).
-func (c *discardConn) writeGather(bufs [][]byte) error {
+// writeAll takes a batch as a socket's gathered write does, without a
+// copy (the connection is its own frameWriter, writer.go).
+func (c *discardConn) writeAll(bufs [][]byte) (int, error) {
+	n := 0
 	for _, b := range bufs {
-		c.n += int64(len(b))
+		n += len(b)
 	}
-	return nil
+	c.n += int64(n)
+	return n, nil
 }
 
+// tryWrite takes everything, as a socket with room does.
+func (c *discardConn) tryWrite(bufs [][]byte) (int, error) { return c.writeAll(bufs) }
+
 // fanoutPlayers makes n players of proto on a fresh ring, each writing
-// into a discardConn.
-func fanoutPlayers(n int, proto wireProto) (*gopRing, []*player, []uint64) {
+// into its discardConn.
+func fanoutPlayers(n int, proto wireProto) (*gopRing, []*player, []*discardConn) {
 	cfg := defaultConfig()
 	h := newHub(cfg)
 	st := &Stream{hub: h}
 	players := make([]*player, n)
+	conns := make([]*discardConn, n)
 	for i := range players {
-		c := &discardConn{}
-		p := newPlayer(h, &sessionInfo{}, proto, c, &sync.Mutex{})
+		conns[i] = &discardConn{}
+		p := newPlayer(h, &sessionInfo{}, proto, conns[i], &writeLock{})
 		p.stream = st
 		players[i] = p
 	}
-	return newGOPRing(), players, make([]uint64, n)
+	return newGOPRing(), players, conns
+}
+
+// ringHead is the seq of r's next frame.
+func ringHead(r *gopRing) uint64 {
+	_, _, head := r.window(0, nil, 0)
+	return head
 }
 
 // deliver is the per-player step of fan-out: read what is new, write it.
@@ -61,7 +73,8 @@ func deliver(r *gopRing, p *player, cursor uint64, max int) uint64 {
 // players only pick bytes that were built once when the frame arrived.
 func TestFanoutNoPerPlayerAllocs(t *testing.T) {
 	for _, proto := range []wireProto{protoRTMP, protoFLV, protoWS} {
-		r, players, cursors := fanoutPlayers(8, proto)
+		r, players, conns := fanoutPlayers(8, proto)
+		cursors := make([]uint64, len(players))
 		const runs = 100
 		for i := 0; i <= runs; i++ { // AllocsPerRun runs once more to warm up
 			r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i == 0)))
@@ -74,9 +87,9 @@ func TestFanoutNoPerPlayerAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%v: %.1f allocations per frame across %d players", proto, allocs, len(players))
 		}
-		for i, p := range players {
-			if cursors[i] != r.head || p.conn.(*discardConn).n == 0 {
-				t.Fatalf("%v player %d: cursor %d of %d, %d bytes", proto, i, cursors[i], r.head, p.conn.(*discardConn).n)
+		for i := range players {
+			if head := ringHead(r); cursors[i] != head || conns[i].n == 0 {
+				t.Fatalf("%v player %d: cursor %d of %d, %d bytes", proto, i, cursors[i], head, conns[i].n)
 			}
 		}
 	}
@@ -88,7 +101,8 @@ func BenchmarkFanout(b *testing.B) {
 	for _, proto := range []wireProto{protoRTMP, protoFLV, protoWS} {
 		b.Run(proto.String(), func(b *testing.B) {
 			const nPlayers = 100
-			r, players, cursors := fanoutPlayers(nPlayers, proto)
+			r, players, _ := fanoutPlayers(nPlayers, proto)
+			cursors := make([]uint64, nPlayers)
 			payload := make([]byte, 10000)
 			payload[0], payload[1] = 0x27, 0x01
 			f := ringFrame(TagVideo, 0, payload)
@@ -134,7 +148,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	r := newGOPRing()
 	fo := newFanout(h, r, 0)
 	fo.start.Do(func() {})
-	r.fan = fo
+	r.setFanOut(fo)
 	var wg sync.WaitGroup
 	tb.Cleanup(wg.Wait) // runs after the conns' cleanups (LIFO)
 	for i := 0; i < n; i++ {
@@ -149,9 +163,9 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 		wg.Add(1)
 		go func() { defer wg.Done(); io.Copy(io.Discard, client) }()
 		tb.Cleanup(func() { server.Close(); client.Close() })
-		p := newPlayer(h, &sessionInfo{}, protoRTMP, server, &sync.Mutex{})
+		p := newPlayer(h, &sessionInfo{}, protoRTMP, server, &writeLock{})
 		p.stream = st
-		if fo.attach(p, 0) == nil {
+		if fo.attach(p, cursor{}) == nil {
 			tb.Fatal("attach refused")
 		}
 	}
@@ -186,10 +200,10 @@ func TestFanoutFastPathNoAllocs(t *testing.T) {
 	}
 	attached := 0
 	for _, sh := range fo.shards {
-		for _, p := range sh.players {
+		for _, s := range sh.seats {
 			attached++
-			if p.cursor != r.head {
-				t.Errorf("player cursor %d, head %d", p.cursor, r.head)
+			if s.seq != ringHead(r) {
+				t.Errorf("player cursor %d, head %d", s.seq, ringHead(r))
 			}
 		}
 	}
@@ -377,14 +391,14 @@ func countSessions(srv *Server, proto string) int {
 	return n
 }
 
-// A player's waiting write (nbWriter.wait) lasts as long as the socket
+// A player's waiting write (sendmsgWriter.writeAll) lasts as long as the socket
 // keeps taking data, past the write timeout: 4 MiB to a reader that takes
 // 256 KiB every 100 ms needs about 1.6 s, against a timeout of 500 ms.
 func TestWaitingWriteOutlastsTimeout(t *testing.T) {
 	server, client := tcpPair(t)
 	server.(*net.TCPConn).SetWriteBuffer(64 << 10) // so that the kernel holds little of it
 	client.(*net.TCPConn).SetReadBuffer(64 << 10)
-	w := newNBWriter(server, 500*time.Millisecond)
+	w := newSendmsgWriter(server, 500*time.Millisecond)
 	if w == nil {
 		t.Skip("no gathered writes on this platform")
 	}
@@ -403,9 +417,8 @@ func TestWaitingWriteOutlastsTimeout(t *testing.T) {
 		}
 	}()
 	data := make([]byte, 4<<20)
-	var iov iovScratch
 	start := time.Now()
-	n, err := w.wait([][]byte{data[:1<<20], data[1<<20:]}, &iov)
+	n, err := w.writeAll([][]byte{data[:1<<20], data[1<<20:]})
 	took := time.Since(start)
 	server.Close()
 	if err != nil || n != len(data) {
@@ -440,12 +453,12 @@ func TestShortWriteKeepsWaitingForKeyframe(t *testing.T) {
 	server, client := tcpPair(t)
 	server.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	h := newHub(defaultConfig())
-	p := newPlayer(h, &sessionInfo{}, protoFLV, server, &sync.Mutex{})
-	if p.nb == nil {
+	p := newPlayer(h, &sessionInfo{}, protoFLV, server, &writeLock{})
+	if !p.wire.direct {
 		t.Skip("no gathered writes on this platform")
 	}
 	p.borrow()
-	p.needKey = true
+	p.cur.needKey = true
 	frames := []*Frame{
 		ringFrame(TagAudio, 0, append([]byte{0xAF, 0x01}, make([]byte, 4<<20)...)), // more than the socket takes at once
 		ringFrame(TagVideo, 0, testVideoFrame(0, false)),
@@ -453,21 +466,22 @@ func TestShortWriteKeepsWaitingForKeyframe(t *testing.T) {
 	}
 	go func() { time.Sleep(100 * time.Millisecond); io.Copy(io.Discard, client) }()
 	done, err := p.writeFrames(frames)
-	if err != nil || done != 1 || !p.needKey {
-		t.Fatalf("writeFrames: %d frames done, needKey %v, %v; want 1, true", done, p.needKey, err)
+	if err != nil || done != 1 || !p.cur.needKey {
+		t.Fatalf("writeFrames: %d frames done, needKey %v, %v; want 1, true", done, p.cur.needKey, err)
 	}
-	if done, err = p.writeFrames(frames[1:]); err != nil || done != 2 || p.needKey {
-		t.Fatalf("again: %d frames done, needKey %v, %v; want 2, false", done, p.needKey, err)
+	if done, err = p.writeFrames(frames[1:]); err != nil || done != 2 || p.cur.needKey {
+		t.Fatalf("again: %d frames done, needKey %v, %v; want 2, false", done, p.cur.needKey, err)
 	}
 }
 
-// rawReader (the counted socket's reads, nbwrite_linux.go) behaves as
-// net.Conn's Read does: data, a read deadline as a net.Error timeout, EOF
-// when the peer closes, net.ErrClosed after a local Close.
+// rawReader (the reads of accepted sockets, installed by the listener:
+// withRawReads) behaves as net.Conn's Read does: data, a read deadline as
+// a net.Error timeout, EOF when the peer closes, net.ErrClosed after a
+// local Close.
 func TestRawReader(t *testing.T) {
 	server, client := tcpPair(t)
-	r := newRawReader(server)
-	if r == nil {
+	r := withRawReads(server)
+	if r == server {
 		t.Skip("no raw reads on this platform")
 	}
 	buf := make([]byte, 16)

@@ -699,13 +699,13 @@ func TestFLVGoldenEncode(t *testing.T) {
 
 // TestFLVReaderGolden reads a file made of the golden header and every tag.
 func TestFLVReaderGolden(t *testing.T) {
-	file := append([]byte(nil), flvGoldenTable[0].wire...)
+	file := append([]byte(nil), flvRow(t, "header audio+video").wire...)
 	tags := flvGoldenTags()
 	for _, g := range tags {
 		file = append(file, g.wire...)
 	}
 	r := NewFLVReader(bytes.NewReader(file), 1<<10)
-	if h, err := r.ReadHeader(); err != nil || h != *flvGoldenTable[0].header {
+	if h, err := r.ReadHeader(); err != nil || h != *flvRow(t, "header audio+video").header {
 		t.Fatalf("ReadHeader = %+v, %v", h, err)
 	}
 	for _, g := range tags {
@@ -720,8 +720,8 @@ func TestFLVReaderGolden(t *testing.T) {
 }
 
 func TestFLVReaderHeaderDataOffset(t *testing.T) {
-	g := flvGoldenTable[2] // DataOffset 12
-	r := NewFLVReader(bytes.NewReader(append(g.wire[:len(g.wire):len(g.wire)], flvGoldenTable[3].wire...)), 0)
+	g := flvRow(t, "header with DataOffset 12")
+	r := NewFLVReader(bytes.NewReader(append(g.wire[:len(g.wire):len(g.wire)], flvRow(t, "script onMetaData").wire...)), 0)
 	if h, err := r.ReadHeader(); err != nil || h != *g.header {
 		t.Fatalf("ReadHeader = %+v, %v; want %+v", h, err, *g.header)
 	}
@@ -743,7 +743,7 @@ func (c *flvCountingReader) Read(p []byte) (int, error) {
 }
 
 func TestFLVReaderLimit(t *testing.T) {
-	g := flvGoldenTable[3] // a 40-byte script tag
+	g := flvRow(t, "script onMetaData") // a 40-byte script tag
 	cr := &flvCountingReader{r: bytes.NewReader(g.wire)}
 	_, err := NewFLVReader(cr, 39).ReadTag()
 	if !errors.Is(err, ErrFLVTagTooLarge) {
@@ -763,14 +763,14 @@ func TestFLVReaderLimit(t *testing.T) {
 }
 
 func TestFLVReaderTruncated(t *testing.T) {
-	g := flvGoldenTable[3]
+	g := flvRow(t, "script onMetaData")
 	for n := 1; n < len(g.wire); n++ {
 		_, err := NewFLVReader(bytes.NewReader(g.wire[:n]), 0).ReadTag()
 		if err != io.ErrUnexpectedEOF {
 			t.Fatalf("ReadTag of %d of %d bytes = %v, want io.ErrUnexpectedEOF", n, len(g.wire), err)
 		}
 	}
-	h := flvGoldenTable[0].wire
+	h := flvRow(t, "header audio+video").wire
 	for n := 1; n < len(h); n++ {
 		_, err := NewFLVReader(bytes.NewReader(h[:n]), 0).ReadHeader()
 		if err != io.ErrUnexpectedEOF {
@@ -994,7 +994,7 @@ func TestClassifyTagOtherTypes(t *testing.T) {
 
 func TestFLVNoAllocs(t *testing.T) {
 	dst := make([]byte, 0, 4096)
-	body := flvGoldenTable[5].body()
+	body := flvRow(t, "AVC keyframe").body()
 	if n := testing.AllocsPerRun(100, func() { dst = AppendFLVTag(dst[:0], TagVideo, 40, body) }); n != 0 {
 		t.Errorf("AppendFLVTag into a reused buffer: %v allocations, want 0", n)
 	}
@@ -1121,4 +1121,10 @@ func BenchmarkClassifyTag(b *testing.B) {
 		g := &rows[i%len(rows)]
 		ClassifyTag(g.typ, g.body())
 	}
+}
+
+// flvRow is the flvGoldenTable row named name.
+func flvRow(t testing.TB, name string) *flvGolden {
+	t.Helper()
+	return goldenRow(t, flvGoldenTable, func(r *flvGolden) string { return r.name }, name)
 }

@@ -308,18 +308,47 @@ func (c *wsClient) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// requireFFmpeg skips the test when ffmpeg/ffprobe are missing, unless
-// RTMPHUB_REQUIRE_FFMPEG=1 (as in CI), where it fails.
-func requireFFmpeg(t testing.TB) {
+// goldenRow returns the row named name of a golden table: tests look rows
+// up by name, never by index, so that a row added anywhere moves nothing.
+// A name the table lacks fails the test.
+func goldenRow[R any](t testing.TB, table []R, nameOf func(*R) string, name string) *R {
 	t.Helper()
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RTMPHUB_REQUIRE_FFMPEG") == "1" {
-				t.Fatalf("%s not found but RTMPHUB_REQUIRE_FFMPEG=1", tool)
-			}
-			t.Skipf("%s not installed", tool)
+	for i := range table {
+		if nameOf(&table[i]) == name {
+			return &table[i]
 		}
 	}
+	t.Fatalf("no golden row named %q", name)
+	return nil
+}
+
+// skipOrRequire is the one place that decides what a missing real client
+// means for a test: a skip, or a failure when the environment variable
+// env (RTMPHUB_REQUIRE_FFMPEG for ffmpeg, rtmpdump and GStreamer,
+// RTMPHUB_REQUIRE_BROWSER for node and Chromium) is "1", as in CI. what
+// names what is missing, hint how to install it.
+func skipOrRequire(t testing.TB, env, what, hint string) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s missing but %s=1", what, env)
+	}
+	t.Skipf("%s missing (%s)", what, hint)
+}
+
+// requireTool skips (or, in CI, fails) when a program is missing.
+func requireTool(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			skipOrRequire(t, "RTMPHUB_REQUIRE_FFMPEG", tool, "not installed")
+		}
+	}
+}
+
+// requireFFmpeg needs ffmpeg and ffprobe.
+func requireFFmpeg(t testing.TB) {
+	t.Helper()
+	requireTool(t, "ffmpeg", "ffprobe")
 }
 
 // wire concatenates the pieces of an annotated golden-byte table entry:

@@ -18,7 +18,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"net"
 	"slices"
 	"strings"
@@ -85,7 +84,7 @@ type sessionInfo struct {
 	outBytes atomic.Uint64
 	conn     *countingConn // the socket's byte counters (stats.go), nil if not a counted socket
 
-	playerOut atomic.Pointer[atomic.Uint64] // the live player's own count (player.sent), or nil
+	playerOut atomic.Pointer[atomic.Uint64] // the live socket player's own count (wireSink.sent), or nil
 }
 
 func (s *sessionInfo) setStream(app, name string, publisher bool) {
@@ -102,8 +101,17 @@ func (s *sessionInfo) stream() (app, name string, publisher bool) {
 
 // newSession registers a connection; remove it with endSession.
 func (h *Hub) newSession(proto string, c net.Conn, closeFn func()) *sessionInfo {
+	return h.newSessionAs(h.sessionID(proto), proto, c, closeFn)
+}
+
+// sessionID hands out the id of a session that starts later (an HTTP or
+// WS player is authorized, hooks included, before its session exists).
+func (h *Hub) sessionID(proto string) string { return newSessionID(proto, h.nextID.Add(1)) }
+
+// newSessionAs is newSession with an id from sessionID.
+func (h *Hub) newSessionAs(id, proto string, c net.Conn, closeFn func()) *sessionInfo {
 	s := &sessionInfo{
-		ID:         newSessionID(proto, h.nextID.Add(1)),
+		ID:         id,
 		Protocol:   proto,
 		RemoteAddr: c.RemoteAddr().String(),
 		Started:    time.Now(),
@@ -135,7 +143,9 @@ func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Unlock()
 }
 
-// kick closes the connection of session id; false if there is none.
+// kick closes the connection of session id; false if there is none. The
+// players of a kicked publisher wait for the next one, as when it leaves,
+// unless -kick-ends-players.
 func (h *Hub) kick(id string) bool {
 	h.mu.Lock()
 	s := h.sessions[id]
@@ -143,7 +153,11 @@ func (h *Hub) kick(id string) bool {
 	if s == nil {
 		return false
 	}
+	app, name, publisher := s.stream()
 	s.closeFn()
+	if publisher && h.cfg.KickEndsPlayers {
+		h.closePlayers(app, name)
+	}
 	return true
 }
 
@@ -184,6 +198,11 @@ type Stream struct {
 	players map[*player]struct{}
 	pubAt   time.Time
 
+	// the timeline across publications (takeover.go)
+	clock *pubClock                // the current publication's
+	last  handoff                  // where the last ended one stopped
+	live  atomic.Pointer[pubClock] // clock, for the media path
+
 	// publication counters, reset per publish
 	videoFrames atomic.Uint64
 	audioFrames atomic.Uint64
@@ -213,36 +232,73 @@ func (h *Hub) lookup(app, name string) *Stream {
 
 // publish makes pub the publisher of app/name and returns the new ring.
 // It fails with ErrStreamBusy, before anything of pub's reaches the
-// stream, if the stream already has a publisher.
+// stream, if the stream already has a publisher (relays use it).
 func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, error) {
+	s, ring, _, err := h.publishOver(app, name, pub, false)
+	return s, ring, err
+}
+
+// publishOver is publish for a publisher that may take the stream over
+// from the current one, as -takeover allows (takeover.go). It returns
+// the session it replaced, if any, already being closed.
+func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*Stream, *gopRing, *sessionInfo, error) {
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
+	ring := newGOPRing()
+	old, err := s.startPublication(pub, takeover, ring, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if old != nil {
+		old.closeFn()
+	}
+	pub.setStream(app, name, true)
+	return s, ring, old, nil
+}
+
+// startPublication makes ring, published by pub, the publication of s,
+// ending (and returning the publisher of) the current one when takeover
+// allows it. clock is ring's timeline when it was made before (nil: a
+// new one).
+func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing, clock *pubClock) (*sessionInfo, error) {
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := h.closingErr(); err != nil {
-		return nil, nil, err
+	if err := s.hub.closingErr(); err != nil {
+		return nil, err
 	}
+	if ring.ended() { // a reserved one whose publisher left (takeover.go)
+		return nil, errReservationGone
+	}
+	var old *sessionInfo
 	if s.ring != nil {
-		return nil, nil, ErrStreamBusy
+		if !takeover {
+			return nil, ErrStreamBusy
+		}
+		var err error
+		if old, err = s.takeoverVictimLocked(s.hub.cfg, now); err != nil {
+			return nil, err
+		}
 	}
-	s.ring, s.pub, s.pubAt = newGOPRing(), pub, time.Now()
-	s.ring.fan = newFanout(h, s.ring, h.cfg.WriteDelay.Duration)
+	if clock == nil {
+		clock = s.newClockLocked(ring, now, s.hub.cfg.PlayWait.Duration)
+	}
+	s.ring, s.pub, s.pubAt = ring, pub, now
+	s.ring.setFanOut(newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration))
+	s.clock, s.last = clock, handoff{}
+	s.live.Store(clock)
 	s.videoFrames.Store(0)
 	s.audioFrames.Store(0)
 	s.notifyLocked()
-	pub.setStream(app, name, true)
-	return s, s.ring, nil
+	return old, nil
 }
 
 // unpublish ends ring's publication (a no-op if it is not current).
 func (s *Stream) unpublish(ring *gopRing) {
 	ring.close()
 	s.mu.Lock()
-	if s.ring == ring {
-		s.ring, s.pub = nil, nil
-		s.notifyLocked()
-	}
+	s.endedLocked(ring, time.Now())
 	s.mu.Unlock()
 	s.hub.collect(s)
 }
@@ -270,7 +326,6 @@ func (h *Hub) addPlayer(app, name string, p *player) *Stream {
 	s := h.streamLocked(app, name)
 	s.mu.Lock()
 	s.players[p] = struct{}{}
-	p.attachedTo = s.ring
 	if s.ring != nil {
 		p.joinNow(s.ring)
 	}
@@ -349,8 +404,10 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 	switch {
 	case f.Type == TagVideo && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd|FlagCommand) == 0:
 		s.videoFrames.Add(1)
+		s.noteMedia(ring)
 	case f.Type == TagAudio && f.Info.Flags&(FlagSeqHeader|FlagConfig|FlagSeqEnd) == 0:
 		s.audioFrames.Add(1)
+		s.noteMedia(ring)
 	}
 	ring.append(f)
 }
@@ -359,62 +416,43 @@ func (s *Stream) append(ring *gopRing, f *Frame) {
 // burst (60 frames at 30 fps, 2 s GOP) takes two writes.
 const maxBatch = 32
 
-// player is one subscriber of one stream, of any protocol. Its goroutine
-// runs run: start messages, headers, catching up, slow phases. A player
-// that has caught up is handed to the stream's fan-out (fanout below),
-// which writes new frames to it without waking its goroutine; the
-// goroutine then sleeps until the fan-out hands it back (a short write,
-// an error, a filter) or the player stops. The connection's reader
-// goroutine only watches for the close.
+// player is one subscriber of one stream: a socket of any protocol, a
+// recording or a push relay, each with its sink (sink.go). Its goroutine
+// runs run: start messages, headers, catching up, slow phases; its state
+// is that goroutine's. A socket player that has caught up is handed to
+// the publication's fan-out (fanout.go), which writes new frames to it
+// without waking its goroutine; the goroutine then sleeps until the
+// fan-out hands it back, with the cursor (a short write, an error, a
+// filter), or the player stops. The connection's reader goroutine only
+// watches for the close.
 type player struct {
 	hub    *Hub
 	stream *Stream
 	sess   *sessionInfo
-	proto  wireProto
-	conn   playerConn
-	wmu    *sync.Mutex // serialises writes with the session's own messages
+	out    sink
+	wire   *wireSink // out, for a socket player (nil: recorder, push)
 
 	done     chan struct{} // closed by stop
 	stopOnce sync.Once
 
 	// startFn is called when the player starts on a publication, before
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
-	// file header). endFn is called when the publication ends; a nil endFn
-	// ends the player with the publication (HTTP-FLV, WS-FLV).
-	attachedTo *gopRing // the publication live when the player attached (nil: none)
-	arrival    struct { // attachedTo's join point when the player attached
-		seq  uint64
-		hdrs *headerSet
-		key  *Frame
-	}
-
+	// file header). endFn is called when the publication ends and no other
+	// has replaced it (takeover.go: nextStart); a nil endFn ends the
+	// player with the publication (push relays, recordings).
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error
+	rewait  time.Duration // how long to wait for the next publication after one ended (0: for ever)
+	arrival arrival       // where the player joined the publication live when it attached
 
 	noAudio, noVideo, paused atomic.Bool
 	drops                    atomic.Uint64
 	lagMs                    atomic.Int64
 
-	// sent counts the bytes written past the connection's own Write
-	// (nbwrite_linux.go), here in the player, whose memory a write
-	// touches anyway, not in the session's counters; the session reads it
-	// while the player lives (sessionInfo.bytesOut) and takes it over when
-	// it ends (player.release).
-	sent atomic.Uint64
-
-	// owned by the run goroutine (by the fan-out while attached)
-	needKey      bool
-	lastHdrs     *headerSet
-	scratch      *batchBuf // nil while the fan-out has the player
-	lastDeadline time.Time
-
-	// fan-out fast path: nb is nil when the connection cannot take
-	// non-blocking writes (TLS, files); kick hands the player back.
-	nb      *nbWriter
-	kick    chan struct{}
-	cursor  uint64      // next frame to send, while attached
-	pending net.Buffers // the unsent rest of a short fast write
-	fastErr error       // the error that ended a fast write
+	// owned by the run goroutine
+	cur     cursor
+	scratch *batchBuf     // nil while the fan-out has the player
+	kick    chan handBack // the fan-out hands the player back (cap 1)
 }
 
 // batchBuf is the scratch of a goroutine that writes: a batch of frames
@@ -424,8 +462,6 @@ type batchBuf struct {
 	frames []*Frame
 	picked []*Frame // the frames of a batch that are written
 	bufs   [][]byte
-	iov    iovScratch
-	flat   []byte // small slices gathered into one buffer, for writers without sendmsg
 }
 
 // batchSlices sizes a scratch's buffer list: a batch of maxBatch frames of
@@ -436,65 +472,33 @@ var batchPool = sync.Pool{New: func() any {
 	return &batchBuf{frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
 }}
 
-// playerConn is where a player writes: a socket, or a file for recording.
-type playerConn interface {
-	io.Writer
-	SetWriteDeadline(time.Time) error
-}
-
-// playerSendBuffer caps a player socket's kernel send buffer (SO_SNDBUF;
-// Linux doubles the value). A player that reads slowly then falls behind
-// in the ring, where the slow-player policy sees it and skips it to the
-// newest keyframe, instead of piling up to tcp_wmem's 4 MiB (13 s of a
-// 2.5 Mbit/s stream) of kernel memory per socket out of the policy's
-// sight.
-const playerSendBuffer = 256 << 10
-
-// capSendBuffer applies playerSendBuffer to the TCP socket under c
-// (through the byte counter and TLS); other writers are left alone.
-func capSendBuffer(c any) {
-	for {
-		switch v := c.(type) {
-		case *net.TCPConn:
-			v.SetWriteBuffer(playerSendBuffer)
-			return
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return
-		}
-	}
-}
-
-func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, wmu *sync.Mutex) *player {
-	capSendBuffer(c)
-	p := &player{hub: h, sess: sess, proto: proto, conn: c, wmu: wmu,
-		done: make(chan struct{}),
-		kick: make(chan struct{}, 1),
-		nb:   newNBWriter(c, h.cfg.WriteTimeout.Duration),
-	}
-	sess.playerOut.Store(&p.sent)
+// newPlayer makes a socket player of proto writing to c; lock serialises
+// its writes with those of its session.
+func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, lock *writeLock) *player {
+	ws := newWireSink(h, sess, proto, c, lock)
+	p := newSinkPlayer(h, sess, ws)
+	p.wire = ws
 	return p
 }
 
-// release hands the player's byte count over to its session, once it
-// writes no more. (In between, a reader may count those bytes twice; it
-// never counts fewer than were sent.)
-func (p *player) release() {
-	p.sess.outCounter().Add(p.sent.Load())
-	p.sess.playerOut.CompareAndSwap(&p.sent, nil)
+// newSinkPlayer makes a player that hands its frames to out.
+func newSinkPlayer(h *Hub, sess *sessionInfo, out sink) *player {
+	return &player{hub: h, sess: sess, out: out,
+		done: make(chan struct{}),
+		kick: make(chan handBack, 1),
+	}
+}
+
+// protocol is the wire form a socket player writes; a recorder or a push
+// relay takes frames as FLV tags carry them.
+func (p *player) protocol() wireProto {
+	if p.wire == nil {
+		return protoFLV
+	}
+	return p.wire.proto
 }
 
 func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
-
-// countOut counts bytes written past the connection's own Write (the
-// counted socket of stats.go does not see them). The hub's total is added
-// by the caller: once per pass for the fan-out.
-func (p *player) countOut(n int) {
-	if n > 0 {
-		p.sent.Add(uint64(n))
-	}
-}
 
 // borrow takes a scratch batch for the goroutine; giveBack returns it.
 func (p *player) borrow() {
@@ -515,20 +519,26 @@ func (p *player) giveBack() {
 // run plays publications of the stream until the player stops. firstWait
 // bounds the wait for the first publisher (0: forever).
 func (p *player) run(firstWait time.Duration) error {
-	defer p.release()
+	if p.wire != nil {
+		defer p.wire.release(p.sess)
+	}
 	defer p.giveBack()
 	var prev *gopRing
-	for republish := false; ; republish = true {
+	for kind := startFirst; ; {
 		ring, err := p.stream.waitRing(prev, p.done, firstWait)
 		if err != nil {
 			return err
 		}
-		firstWait = 0
-		if err := p.playRing(ring, republish); err != nil {
+		firstWait = p.rewait
+		if err := p.playRing(ring, kind); err != nil {
 			return err
 		}
 		if p.endFn == nil {
 			return p.hub.closingErr()
+		}
+		prev, kind = ring, p.stream.nextStart(ring)
+		if kind == startHandover {
+			continue // no end message: the stream goes on
 		}
 		if err := p.endFn(); err != nil {
 			return err
@@ -536,49 +546,30 @@ func (p *player) run(firstWait time.Duration) error {
 		if err := p.hub.closingErr(); err != nil {
 			return err // told the publisher left; nothing more comes
 		}
-		prev = ring
 	}
 }
 
 // playRing sends one publication: start messages, headers, then frames
 // from the start point until the publication ends.
-func (p *player) playRing(r *gopRing, republish bool) error {
-	cursor, hdrs, key := p.startPoint(r)
-	if key == nil {
-		if err := p.waitReady(r); err != nil {
-			return err
-		}
-		if !r.holds(cursor) { // a burst outran the wake-up
-			cursor, hdrs, key = r.oldestKey()
-		}
-	}
-	p.borrow()
-	if err := p.startFn(r.headers(), republish); err != nil {
-		return err
-	}
-	p.needKey = key == nil
-	if err := p.writeHeaders(hdrs, key, r.newestTimestamp()); err != nil {
+func (p *player) playRing(r *gopRing, kind startKind) error {
+	if err := p.start(r, kind); err != nil {
 		return err
 	}
 	for {
-		frames, _, wake, res := r.read(cursor, p.scratch.frames[:0], maxBatch)
+		frames, _, wake, res := r.read(p.cur.seq, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
 			return nil
-		case res == readBehind || p.tooFarBehind(r, frames, cursor):
+		case res == readBehind || p.tooFarBehind(r, frames):
 			clear(frames)
-			c, err := p.resync(r)
-			if err != nil {
+			if err := p.resync(r); err != nil {
 				return err
 			}
-			cursor = c
 			continue
 		case len(frames) == 0:
-			c, err := p.idle(r, cursor, wake)
-			if err != nil {
+			if err := p.idle(r, wake); err != nil {
 				return err
 			}
-			cursor = c
 			continue
 		}
 		sent, err := p.writeFrames(frames)
@@ -586,35 +577,48 @@ func (p *player) playRing(r *gopRing, republish bool) error {
 		if err != nil {
 			return err
 		}
-		cursor += uint64(sent)
+		p.cur.seq += uint64(sent)
 	}
+}
+
+// start puts the player at its start point on r (waiting for a keyframe
+// when there is none yet) and sends the start messages and the headers.
+func (p *player) start(r *gopRing, kind startKind) error {
+	seq, hdrs, key := p.arrival.startPoint(r)
+	// an MP4 player starts at the oldest keyframe held, with its headers
+	// (its init segment): a browser's progressive player gets a GOP or
+	// two of buffer
+	mp4 := p.protocol() == protoMP4 && kind != startHandover
+	if key == nil || mp4 {
+		if err := p.waitReady(r); err != nil {
+			return err
+		}
+		switch {
+		case kind == startHandover: // the stream goes on from its newest keyframe
+			seq, hdrs, key = r.joinPoint()
+		case kind == startAgain || !r.holds(seq) || mp4: // a burst outran the wake-up
+			seq, hdrs, key = r.oldestKey()
+		}
+	}
+	p.borrow()
+	if kind != startHandover {
+		if err := p.startFn(r.headers(), kind == startAgain); err != nil {
+			return err
+		}
+	}
+	send := p.headersToSend(hdrs, kind)
+	p.cur.join(seq, key)
+	if err := p.writeHeaders(send, key, r.newestTimestamp()); err != nil {
+		return err
+	}
+	p.cur.lastHdrs = hdrs
+	return nil
 }
 
 // joinNow makes the player join r (live now) at its join point of this
-// moment, not of when the player's goroutine first runs: frames that come
-// in between are its own. A player that never joins a publication this
-// way plays it from its start (see startPoint).
-func (p *player) joinNow(r *gopRing) {
-	p.attachedTo = r
-	p.arrival.seq, p.arrival.hdrs, p.arrival.key = r.joinPoint()
-}
-
-// startPoint is where the player starts on r. One that was there before
-// the publication began plays it from its first frame (or the oldest GOP
-// still held), however fast the first frames came; one that arrived
-// during it starts at the join point of its arrival (the newest keyframe
-// then, or, before the first keyframe, where it arrived: it waits there).
-func (p *player) startPoint(r *gopRing) (uint64, *headerSet, *Frame) {
-	switch {
-	case r == p.attachedTo && p.arrival.hdrs != nil && r.holds(p.arrival.seq):
-		return p.arrival.seq, p.arrival.hdrs, p.arrival.key
-	case r == p.attachedTo:
-		return r.joinPoint()
-	case r.holds(0):
-		return 0, &headerSet{}, nil
-	}
-	return r.oldestKey() // its first frames were released
-}
+// moment (see arrival). A player that never joins a publication this way
+// plays it from its start.
+func (p *player) joinNow(r *gopRing) { p.arrival.take(r) }
 
 func (p *player) waitReady(r *gopRing) error {
 	for {
@@ -632,56 +636,36 @@ func (p *player) waitReady(r *gopRing) error {
 
 // idle is where a player that has sent everything up to the head waits
 // for more: in the fan-out when it can (its goroutine then sleeps until
-// handed back), else on the ring's wake channel. It returns the cursor to
-// continue from.
-func (p *player) idle(r *gopRing, cursor uint64, wake <-chan struct{}) (uint64, error) {
-	if r.fan == nil || p.nb == nil || p.needKey || p.filtering() {
-		return cursor, p.wait(wake)
+// handed back, and takes its cursor back), else on the ring's wake
+// channel.
+func (p *player) idle(r *gopRing, wake <-chan struct{}) error {
+	fo := r.fanOut()
+	if fo == nil || p.wire == nil || !p.wire.direct || p.cur.needKey || p.filtering() {
+		return p.wait(wake)
 	}
-	sh := r.fan.attach(p, cursor)
+	sh := fo.attach(p, p.cur)
 	if sh == nil { // frames arrived meanwhile, or the ring closed
-		return cursor, nil
+		return nil
 	}
 	p.lagMs.Store(0)
 	p.giveBack()
+	var hb handBack
 	select {
-	case <-p.kick:
+	case hb = <-p.kick:
 	case <-p.done:
 		sh.detach(p)
-		p.dropHandBack()
-		return 0, ErrPlayerClosed
+		select { // a hand-back that raced with stop: nothing to undo
+		case <-p.kick:
+		default:
+		}
+		return ErrPlayerClosed
 	}
 	p.borrow()
-	if p.fastErr != nil {
-		return 0, p.fastErr
+	p.cur.seq, p.cur.lastHdrs = hb.seq, hb.hdrs
+	if hb.err != nil {
+		return hb.err
 	}
-	if len(p.pending) > 0 {
-		// the fan-out kept the write lock: nothing may come between the
-		// two parts of a message
-		pending := append(p.scratch.bufs[:0], p.pending...)
-		clear(p.pending)
-		p.pending = p.pending[:0]
-		err := p.writeLocked(pending)
-		p.wmu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-	}
-	return p.cursor, nil
-}
-
-// dropHandBack undoes a hand-back that raced with stop: after detach the
-// fan-out cannot send another, so the kick (if any) is already queued.
-func (p *player) dropHandBack() {
-	select {
-	case <-p.kick:
-		if len(p.pending) > 0 {
-			clear(p.pending)
-			p.pending = p.pending[:0]
-			p.wmu.Unlock()
-		}
-	default:
-	}
+	return p.wire.finish() // the rest of a frame the fan-out stopped in
 }
 
 // wait blocks until the ring changes, then optionally lingers for
@@ -704,155 +688,72 @@ func (p *player) wait(wake <-chan struct{}) error {
 	return nil
 }
 
-// tooFarBehind reports whether the player's next frame is more than
-// -max-lag older than the newest one and a newer keyframe exists to skip
-// to. It records the player's lag. (The lag is measured to the head, not
-// across the batch: a batch is capped at maxBatch frames, about a second.)
-func (p *player) tooFarBehind(r *gopRing, frames []*Frame, cursor uint64) bool {
-	first := firstMedia(frames)
-	if first == nil {
-		return false
+// tooFarBehind applies the lag policy (cursor.tooFarBehind) to the
+// frames read, and records the player's lag.
+func (p *player) tooFarBehind(r *gopRing, frames []*Frame) bool {
+	lag, measured, skip := p.cur.tooFarBehind(r, frames, p.hub.cfg.MaxLag.Duration.Milliseconds())
+	if measured {
+		p.lagMs.Store(lag)
 	}
-	lag := int64(int32(r.newestTimestamp() - first.Timestamp))
-	p.lagMs.Store(lag)
-	maxLag := p.hub.cfg.MaxLag.Duration.Milliseconds()
-	if maxLag <= 0 || lag <= maxLag {
-		return false
-	}
-	key, _, keyFrame := r.joinPoint()
-	return keyFrame != nil && key > cursor
-}
-
-// firstMedia is the first audio or video frame of frames, or nil: data
-// messages carry no stream time (onMetaData is stamped 0, session.go).
-func firstMedia(frames []*Frame) *Frame {
-	for _, f := range frames {
-		if f.Type != TagScript {
-			return f
-		}
-	}
-	return nil
+	return skip
 }
 
 // resync moves a player that fell behind to the newest keyframe, sending
 // the headers of that point if they differ from what it last sent.
-func (p *player) resync(r *gopRing) (uint64, error) {
-	cursor, hdrs, key := r.joinPoint()
+func (p *player) resync(r *gopRing) error {
+	hdrs, key, resend := p.cur.resync(r)
 	p.drops.Add(1)
 	p.stream.drops.Add(1)
-	p.needKey = key == nil
-	if hdrs != p.lastHdrs {
-		if err := p.writeHeaders(hdrs, key, r.newestTimestamp()); err != nil {
-			return 0, err
-		}
+	if !resend {
+		return nil
 	}
-	return cursor, nil
+	return p.writeHeaders(hdrs, key, r.newestTimestamp())
 }
 
 // writeHeaders sends the decoder headers h before the frames from key (nil:
-// the player starts live, at about timestamp ts). RTMP players get them
-// re-stamped with the join timestamp (Frame.joinHeaderChunks), shared per
-// keyframe; only a join without a keyframe encodes its own, once.
+// the player starts live, at about timestamp ts).
 func (p *player) writeHeaders(h *headerSet, key *Frame, ts uint32) error {
-	p.lastHdrs = h
-	if len(h.frames) == 0 {
-		return nil
-	}
-	var rtmp [][]byte
-	if p.proto == protoRTMP {
-		if key != nil && key.headers == h {
-			rtmp = key.joinHeaderChunks()
-		} else {
-			rtmp = restampHeaders(h, ts)
-		}
-	}
-	bufs := p.scratch.bufs[:0]
-	for i, f := range h.frames {
-		switch {
-		case p.filtered(f):
-		case rtmp != nil:
-			bufs = append(bufs, rtmp[i])
-		default:
-			bufs = f.appendWire(bufs, p.proto)
-		}
-	}
-	return p.writeBufs(bufs)
+	p.cur.lastHdrs = h
+	return p.out.sendHeaders(h, key, ts, p.filtered, p.scratch)
 }
 
-// writeFrames writes a batch with one gathered write and returns how many
-// of frames it has dealt with (sent, or skipped by the player's filters).
-// Nothing here encodes or allocates.
-//
-// A socket that takes only part of the batch gets the rest of the frame
-// it is in the middle of (a message cannot be cut short), with the
-// goroutine sleeping until it does; the frames after it are dropped from
-// the batch, and the next read of the ring decides about them, so that a
-// slow player keeps at most one frame alive that the ring has let go, and
-// its lag is checked again after every frame.
+// writeFrames sends a batch and returns how many of frames it has dealt
+// with (sent, or skipped by the keyframe rule and the player's filters).
+// Nothing here encodes or allocates. When the sink sends only part of the
+// batch (sink.sendFrames), the rest is left to the next read of the ring;
+// a player that was waiting for a keyframe, and found it among those,
+// waits for it again.
 func (p *player) writeFrames(frames []*Frame) (int, error) {
-	bufs, picked := p.scratch.bufs[:0], p.scratch.picked[:0]
+	picked := p.scratch.picked[:0]
 	keyAt := -1 // where a player waiting for a keyframe found it
 	for i, f := range frames {
-		waiting := p.needKey
-		if !p.skip(f) {
-			bufs = f.appendWire(bufs, p.proto)
+		waiting := p.cur.needKey
+		if p.cur.admit(f) && !p.filtered(f) {
 			picked = append(picked, f)
 		}
-		if waiting && !p.needKey {
+		if waiting && !p.cur.needKey {
 			keyAt = i
 		}
 	}
-	p.scratch.bufs, p.scratch.picked = bufs[:0], picked[:0] // keep what append grew
+	p.scratch.picked = picked[:0] // keep what append grew
 	defer clear(picked)
-	if len(bufs) == 0 {
+	if len(picked) == 0 {
 		return len(frames), nil
 	}
-	p.lastHdrs = picked[len(picked)-1].headers
-	if p.nb == nil {
-		return len(frames), p.writeBufs(bufs)
+	n, err := p.out.sendFrames(picked, p.scratch)
+	if n == 0 {
+		return 0, err
 	}
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	n, err := p.nb.try(bufs, &p.scratch.iov)
-	p.countOut(n)
-	p.hub.outBytes.Add(uint64(n))
-	if !errors.Is(err, errWouldBlock) {
+	last := picked[n-1]
+	p.cur.lastHdrs = last.headers
+	if n == len(picked) {
 		return len(frames), err
 	}
-	k, off := splitAt(picked, p.proto, n)
-	last := picked[k] // the frame to finish: everything after it waits for the ring
 	done := slices.Index(frames, last) + 1
 	if keyAt >= done {
-		p.needKey = true // the keyframe is among the frames read again
+		p.cur.needKey = true // the keyframe is among the frames read again
 	}
-	p.lastHdrs = last.headers
-	clear(bufs)
-	return done, p.writeLocked(skipBytes(last.appendWire(bufs[:0], p.proto), off))
-}
-
-// splitAt finds where byte n of frames' wire forms falls: in frame k, off
-// bytes into it. n is less than their total length.
-func splitAt(frames []*Frame, proto wireProto, n int) (k, off int) {
-	for k, f := range frames {
-		l := f.wireLen(proto)
-		if n < l {
-			return k, n
-		}
-		n -= l
-	}
-	panic("splitAt: n past the end of the frames")
-}
-
-// skip reports whether f is not for this player: video before the first
-// keyframe after a start without one, muted or paused media.
-func (p *player) skip(f *Frame) bool {
-	if p.needKey && f.Type == TagVideo && !f.isHeader() {
-		if !f.isKey() {
-			return true
-		}
-		p.needKey = false
-	}
-	return p.filtered(f)
+	return done, err
 }
 
 func (p *player) filtered(f *Frame) bool {
@@ -871,67 +772,6 @@ func (p *player) filtering() bool {
 	return p.noAudio.Load() || p.noVideo.Load() || p.paused.Load()
 }
 
-// writeBufs writes bufs under the connection's write lock.
-func (p *player) writeBufs(bufs [][]byte) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	return p.writeLocked(bufs)
-}
-
-// writeLocked is writeBufs with the write lock already held. On a TCP
-// socket it is one gathered write that may sleep while the socket is
-// full, for as long as the socket keeps taking data (nbWriter.wait);
-// other writers (TLS, files) get the batch in one buffer, so that a frame
-// is one TLS record, not one per slice.
-func (p *player) writeLocked(bufs [][]byte) error {
-	p.borrow()
-	if g, ok := p.conn.(gatherWriter); ok {
-		return g.writeGather(bufs)
-	}
-	if p.nb != nil {
-		n, err := p.nb.wait(bufs, &p.scratch.iov)
-		p.countOut(n)
-		p.hub.outBytes.Add(uint64(n))
-		return err
-	}
-	if now := time.Now(); now.Sub(p.lastDeadline) > time.Second {
-		// renewed at most once a second: timers are not free
-		p.conn.SetWriteDeadline(now.Add(p.hub.cfg.WriteTimeout.Duration))
-		p.lastDeadline = now
-	}
-	return p.writeFlat(bufs)
-}
-
-// gatherWriter is a playerConn that takes a batch as it is, slices and
-// all (the test double that checks that players write the frames' own
-// bytes, not copies).
-type gatherWriter interface {
-	writeGather(bufs [][]byte) error
-}
-
-// writeFlat writes bufs with few Writes: small slices are gathered in the
-// scratch's flat buffer (up to flatPiece), large ones go as they are.
-// Bytes are counted by the counted socket (stats.go).
-func (p *player) writeFlat(bufs [][]byte) error {
-	const flatPiece = 32 << 10
-	flat := p.scratch.flat[:0]
-	defer func() { p.scratch.flat = flat[:0] }()
-	for _, b := range bufs {
-		if len(flat) > 0 && len(flat)+len(b) > flatPiece {
-			if _, err := p.conn.Write(flat); err != nil {
-				return err
-			}
-			flat = flat[:0]
-		}
-		if len(b) < flatPiece {
-			flat = append(flat, b...)
-		} else if _, err := p.conn.Write(b); err != nil {
-			return err
-		}
-	}
-	if len(flat) > 0 {
-		_, err := p.conn.Write(flat)
-		return err
-	}
-	return nil
-}
+// writeBufs writes bufs (a socket player's start messages) under the
+// connection's write lock.
+func (p *player) writeBufs(bufs [][]byte) error { return p.wire.writeBufs(bufs) }

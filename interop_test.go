@@ -16,29 +16,13 @@ import (
 	"time"
 )
 
-// requireTool skips (or, in CI, fails) when a program is missing.
-func requireTool(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RTMPHUB_REQUIRE_FFMPEG") == "1" {
-				t.Fatalf("%s not found but RTMPHUB_REQUIRE_FFMPEG=1", tool)
-			}
-			t.Skipf("%s not installed", tool)
-		}
-	}
-}
-
 // requireGStreamer also needs the elements the tests use.
 func requireGStreamer(t *testing.T) {
 	t.Helper()
 	requireTool(t, "gst-launch-1.0", "gst-inspect-1.0")
 	for _, el := range []string{"rtmp2sink", "rtmp2src", "x264enc", "flvmux", "flvdemux", "avdec_h264", "voaacenc"} {
 		if exec.Command("gst-inspect-1.0", "--exists", el).Run() != nil {
-			if os.Getenv("RTMPHUB_REQUIRE_FFMPEG") == "1" {
-				t.Fatalf("GStreamer element %s missing but RTMPHUB_REQUIRE_FFMPEG=1", el)
-			}
-			t.Skipf("GStreamer element %s not installed", el)
+			skipOrRequire(t, "RTMPHUB_REQUIRE_FFMPEG", "GStreamer element "+el, "not installed")
 		}
 	}
 }

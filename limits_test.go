@@ -351,7 +351,7 @@ func startTLSServer(t *testing.T, mod func(*Config)) *Server {
 	})
 }
 
-// Done-when 1: each NMS crash input, and truncated, garbage and oversized
+// Each NMS crash input, and truncated, garbage and oversized
 // input on every port, closes only its own connection while a stream plays
 // on without a gap.
 func TestHostileInputKeepsStreamPlaying(t *testing.T) {
@@ -379,7 +379,7 @@ func TestHostileInputKeepsStreamPlaying(t *testing.T) {
 	}
 }
 
-// Done-when 4: a silent TCP connection is closed after the handshake
+// A silent TCP connection is closed after the handshake
 // timeout, and a thousand of them do not stop a real publisher and player.
 func TestSilentConnectionsClosed(t *testing.T) {
 	const n = 1000
@@ -538,9 +538,7 @@ func players(srv *Server, app, name string) int {
 	if s == nil {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.players)
+	return s.playerCount()
 }
 
 // A message over -max-message-size and chunk streams past

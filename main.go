@@ -11,25 +11,57 @@
 //
 // # Data flow
 //
-//	publisher (TCP)
-//	  -> handshake.go   C0/C1/C2 <-> S0/S1/S2 (simple, or Flash digest)
-//	  -> chunk.go       chunks -> whole messages (per chunk stream state)
-//	  -> session.go     AMF0 commands (amf0.go): connect, publish, play, ...
-//	  -> flvmux.go      each audio/video/data message classified from its
-//	                    tag header (sequence header, keyframe, ...), legacy
-//	                    FLV and Enhanced RTMP alike
-//	  -> hub.go         streams by "/app/name": one publisher, many players
-//	  -> gop.go         the GOP ring: each payload stored once, with each
-//	                    protocol's framing bytes built once around it;
-//	                    held for late joiners, read by cursors
-//	  -> players        one gathered write (sendmsg, nbwrite_linux.go) per
-//	                    batch of frames: caught-up players from per-CPU
-//	                    fan-out workers, others from their own goroutine
-//	                    (hub.go):
-//	       RTMP         pre-built chunk headers + payload (chunk.go)
-//	       HTTP-FLV     FLV header + tags (flvmux.go, httpflv.go)
-//	       WS-FLV       the same FLV bytes in RFC 6455 frames (wsframe.go)
-//	api.go              NMS-compatible JSON API, Prometheus text, status page
+// One video frame, from the publisher's socket to each player's, every
+// hop with its function (file):
+//
+//	read(2)
+//	  -> rawReader.Read          nbwrite_linux.go  via rawConn.Read (withRawReads,
+//	                                               installed by countingListener.Accept;
+//	                                               a plain Read elsewhere)
+//	  -> countingConn.Read       countconn.go      counts the socket's bytes
+//	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
+//	                                               (swapReader: 64 KB once it publishes)
+//	  -> ChunkReader.ReadMessage chunk.go          chunks -> one whole message
+//	  -> rtmpSession.serve       session.go        (after serverHandshake, handshake.go)
+//	  -> rtmpSession.handle      session.go        rtmpConn.control answers acks/pings
+//	  -> rtmpSession.publishMessage  session.go    a publisher's audio/video/data
+//	  -> messageFrame            session.go        ClassifyTag (flvmux.go): sequence
+//	                                               header, keyframe, codec, Enhanced RTMP
+//	  -> newFrame                gop.go            payload kept once, each protocol's
+//	                                               framing built once around it
+//	  -> Stream.append           hub.go            frame counters
+//	  -> gopRing.append          gop.go            the GOP ring: held for late joiners,
+//	                                               wakes the fan-out
+//	  -> fanout.work             fanout.go         one worker per CPU and stream
+//	  -> fanShard.pass           fanout.go         the ring read once per pass
+//	                                               (gopRing.window) for all its players
+//	  -> fanShard.push           fanout.go         caught-up players
+//	  -> wireSink.tryFrames      sink.go           Frame.appendWire (gop.go): the
+//	                                               protocol's framing + payload slices
+//	  -> sendmsgWriter.tryWrite  nbwrite_linux.go  one non-blocking gathered write
+//	  -> sendmsg(2)
+//
+// A player that is behind (joining, or its socket full) writes from its
+// own goroutine: player.run -> player.playRing -> player.writeFrames
+// (hub.go) -> wireSink.sendFrames (sink.go) -> sendmsgWriter.tryWrite,
+// and for the rest wireSink.writeLocked -> sendmsgWriter.writeAll
+// (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux
+// streamWriter.writeAll (writer.go) -> write(2). What each protocol's
+// write carries:
+//
+//	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
+//	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
+//	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
+//
+// Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
+// relays.publishStarted -> relays.startRecording (a recorder is a player
+// whose frameSink, sink.go, is recorder.writeFrame) and relays.startPush (a
+// pushRelay's player sends each frame through a Client: pushFrame ->
+// Client.WriteMedia -> rtmpConn.write);
+// a player's relays.addPlayer -> relays.ensurePull on an edge: an
+// edgePull's Client.ReadMessage -> messageFrame -> Stream.append, as a
+// session's. The JSON API, Prometheus text and status page are api.go's,
+// from the sampler of stats.go.
 //
 // # Specifications
 //
@@ -45,12 +77,12 @@
 //
 // # Connection lifecycle
 //
-// As net/http's server: an accept loop that backs off on temporary errors,
-// one goroutine per connection that starts with a deferred
-// recover-and-close, and live connections tracked under a mutex. On
-// SIGINT/SIGTERM the server drains (shutdown.go): it stops accepting,
-// tells every player its stream ended, completes recordings and on_done
-// hooks, and exits 0 within -shutdown-timeout.
+// As net/http's server (connTracker, conntrack.go): an accept loop that
+// backs off on temporary errors, one goroutine per connection that starts
+// with a deferred recover-and-close, and live connections tracked under a
+// mutex. On SIGINT/SIGTERM the server drains (shutdown.go): it stops
+// accepting, tells every player its stream ended, completes recordings
+// and on_done hooks, and exits 0 within -shutdown-timeout.
 package main
 
 import (
@@ -169,6 +201,11 @@ type Config struct {
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 	ShutdownTimeout  Duration `json:"shutdownTimeout"`  // SIGTERM/SIGINT: drain within this, then close at once
 
+	// Publisher takeover (takeover.go) and kicks.
+	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
+	TakeoverIdle    Duration       `json:"takeoverIdle"`    // -takeover idle: a publisher silent this long is replaced
+	KickEndsPlayers bool           `json:"kickEndsPlayers"` // kicking a publisher also closes its players
+
 	MaxMessageSize  int `json:"maxMessageSize"`  // largest RTMP message accepted
 	MaxChunkStreams int `json:"maxChunkStreams"` // chunk streams per RTMP connection
 	MaxConns        int `json:"maxConns"`        // connections overall (RTMP + HTTP)
@@ -206,6 +243,8 @@ func defaultConfig() *Config {
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
 		ShutdownTimeout:  Duration{10 * time.Second},
+		Takeover:         TakeoverIdle,
+		TakeoverIdle:     Duration{2 * time.Second},
 		MaxMessageSize:   16 << 20,
 		MaxChunkStreams:  64,
 		MaxConns:         20000,
@@ -279,8 +318,11 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
-	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher")
+	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
 	fs.DurationVar(&c.ShutdownTimeout.Duration, "shutdown-timeout", c.ShutdownTimeout.Duration, "on SIGTERM/SIGINT, drain within this, then close at once")
+	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
+	fs.DurationVar(&c.TakeoverIdle.Duration, "takeover-idle", c.TakeoverIdle.Duration, "with -takeover idle, a publisher that sent no media for this long is replaced")
+	fs.BoolVar(&c.KickEndsPlayers, "kick-ends-players", c.KickEndsPlayers, "kicking a publisher (API) also closes its players (default: they wait)")
 	fs.IntVar(&c.MaxMessageSize, "max-message-size", c.MaxMessageSize, "largest RTMP message in bytes")
 	fs.IntVar(&c.MaxChunkStreams, "max-chunk-streams", c.MaxChunkStreams, "chunk streams per RTMP connection")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connections overall (0: no limit)")
@@ -310,6 +352,7 @@ type serverEnv struct {
 	conns  *connTracker // live connections and goroutines (conntrack.go)
 	auth   *authorizer  // signed URLs and hooks (auth.go)
 	relays *relays      // recordings, push relays, edge pulls (relay.go, record.go)
+	refuse *refusalLog  // refused publishes, plays and connections, logged (refusals.go)
 }
 
 // Server owns the listeners and the HTTP servers; the rest hangs off its
@@ -330,8 +373,9 @@ type Server struct {
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
 	hub := newHub(cfg)
-	conns := newConnTracker(cfg, logger)
-	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns,
+	refuse := newRefusalLog(logger)
+	conns := newConnTracker(cfg, logger, refuse)
+	s := &Server{serverEnv: serverEnv{cfg: cfg, log: logger, hub: hub, conns: conns, refuse: refuse,
 		auth:   newAuthorizer(cfg, logger),
 		relays: newRelays(cfg, hub, logger, conns)},
 		stats: newSampler(hub)}
@@ -452,7 +496,17 @@ func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // addrs is what the API reports of the bound addresses.
-func (s *Server) addrs() (rtmp, http string) { return s.RTMPAddr(), s.HTTPAddr() }
+// addrs is RTMPAddr and HTTPAddr, "" for a listener not open (a server
+// built for a test without them).
+func (s *Server) addrs() (rtmp, http string) {
+	if s.rtmpLn != nil {
+		rtmp = s.RTMPAddr()
+	}
+	if s.httpLn != nil {
+		http = s.HTTPAddr()
+	}
+	return rtmp, http
+}
 
 // validName reports whether an app or stream name is safe: a restricted
 // alphabet, no path separators, not "." and no ".." anywhere.

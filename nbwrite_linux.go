@@ -1,21 +1,25 @@
 //go:build linux && (amd64 || arm64 || riscv64 || loong64 || ppc64le || s390x)
 
-// Gathered socket writes for players (hub.go): one sendmsg(2) (POSIX.1-2008,
-// sys/socket.h) hands the kernel a whole batch of frames, framing bytes and
-// payload slices side by side, on a socket that is already in non-blocking
-// mode, as the Go runtime keeps every network socket.
+// The sendmsg fast path of socket players (writer.go): one sendmsg(2)
+// (POSIX.1-2008, sys/socket.h) hands the kernel a whole batch of frames,
+// framing bytes and payload slices side by side, on a socket that is
+// already in non-blocking mode, as the Go runtime keeps every network
+// socket. And the read side of accepted sockets: raw read(2)s inside the
+// runtime's poller (rawReader), installed by the listener (withRawReads).
 //
-// Two ways to call it:
-//   - try, for the fan-out workers: one attempt that never waits. What the
-//     socket did not take is left to the player's own goroutine.
-//   - wait, for that goroutine: it sleeps in the runtime's poller until the
-//     socket takes more, for as long as the socket keeps taking data; a
-//     socket that takes nothing for the write timeout fails the write.
+// Two ways to write (frameWriter):
+//   - tryWrite, for the fan-out workers: one attempt that never waits.
+//     What the socket did not take is left to the player.
+//   - writeAll, for the player's own goroutine: it sleeps in the runtime's
+//     poller until the socket takes more, for as long as the socket keeps
+//     taking data; a socket that takes nothing for the write timeout fails
+//     the write.
 //
-// The iovec array is the caller's scratch, not the writer's: a player holds
-// no per-socket array sized by its largest batch (the runtime's own writev
-// keeps one per socket), so a thousand players cost no more for it than
-// the two workers do.
+// Each writer keeps its own small iovec array (iovPerCall entries, 256
+// bytes), not one sized by its largest batch as the runtime's own writev
+// does: a write of one or a few frames, the fan-out's usual case, is one
+// sendmsg; a longer batch (a joining player's GOP) takes one per
+// iovPerCall slices.
 package main
 
 import (
@@ -28,109 +32,91 @@ import (
 	"unsafe"
 )
 
-// errWouldBlock: the socket's send buffer is full (EAGAIN).
-var errWouldBlock = errors.New("write would block")
-
 // errWriteStalled: the socket took no data for the write timeout.
 var errWriteStalled = errors.New("write timeout: the socket took no data")
 
-// nbWriter writes batches of buffers to one TCP socket. Everything a
-// write needs lives in the struct or the caller's scratch, so it
-// allocates nothing.
-type nbWriter struct {
+// sendmsgWriter writes batches of buffers to one TCP socket. Everything a
+// write needs lives in the struct, so it allocates nothing.
+type sendmsgWriter struct {
 	rc      syscall.RawConn
 	conn    net.Conn
 	tryFn   func(fd uintptr)      // w.sendOnce, bound once
 	waitFn  func(fd uintptr) bool // w.sendOrWait, bound once
-	iov     []syscall.Iovec       // the caller's scratch, during a call
+	iovs    [iovPerCall]syscall.Iovec
+	iov     []syscall.Iovec // iovs, filled for the call in progress
 	msg     syscall.Msghdr
 	n       int
 	errno   syscall.Errno
 	timeout time.Duration
 }
 
-// iovScratch is the iovec array a writing goroutine lends its writes.
-type iovScratch = []syscall.Iovec
+// iovPerCall bounds the slices one sendmsg takes (IOV_MAX, 1024 on Linux,
+// is far above it).
+const iovPerCall = 16
 
-// maxIovecs bounds one sendmsg; IOV_MAX is 1024 on Linux and the BSDs.
-const maxIovecs = 1024
-
-// newNBWriter returns a writer for plain TCP connections (counted or not)
-// and nil for anything else (TLS, files, test doubles): those players
-// write with their connection's own Write.
-func newNBWriter(c any, timeout time.Duration) *nbWriter {
-	if cc, ok := c.(*countingConn); ok { // stats.go: the caller counts
-		c = cc.Conn
-	}
-	tc, rc := rawTCP(c)
-	if rc == nil {
+// newSendmsgWriter returns a writer for a connection that writes to a
+// plain TCP socket unchanged (socketUnder), and nil for anything else
+// (TLS, files, test doubles).
+func newSendmsgWriter(c any, timeout time.Duration) *sendmsgWriter {
+	tc := socketUnder(c)
+	if tc == nil {
 		return nil
 	}
-	w := &nbWriter{rc: rc, conn: tc, timeout: timeout}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	w := &sendmsgWriter{rc: rc, conn: tc, timeout: timeout}
 	w.tryFn, w.waitFn = w.sendOnce, w.sendOrWait
 	return w
 }
 
-// rawTCP returns c as a TCP connection and its raw descriptor access, or
-// nils if c is something else.
-func rawTCP(c any) (*net.TCPConn, syscall.RawConn) {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return nil, nil
+// tryWrite sends as much of bufs as the socket takes now, without
+// waiting. It returns the bytes written; err is errWouldBlock when that
+// is less than everything.
+func (w *sendmsgWriter) tryWrite(bufs [][]byte) (int, error) {
+	done := 0
+	for {
+		total, rest := w.load(bufs)
+		if total == 0 {
+			return done, nil
+		}
+		// Control, not Write: it only pins the descriptor (it cannot be
+		// closed and reused meanwhile), without the poller's deadline
+		// bookkeeping, which a call that never waits does not need.
+		err := w.rc.Control(w.tryFn)
+		w.unload()
+		if err == nil {
+			err = w.result(total)
+		}
+		if done += w.n; err != nil || len(rest) == 0 {
+			return done, err
+		}
+		bufs = rest
 	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil, nil
-	}
-	return tc, rc
 }
 
-// try sends as much of bufs as the socket takes now, without waiting. It
-// returns the bytes written; err is errWouldBlock when that is less than
-// everything.
-func (w *nbWriter) try(bufs [][]byte, iov *iovScratch) (int, error) {
-	total := w.load(bufs, iov)
-	if total == 0 {
-		return 0, nil
-	}
-	// Control, not Write: it only pins the descriptor (it cannot be closed
-	// and reused meanwhile), without the poller's deadline bookkeeping,
-	// which a call that never waits does not need.
-	if err := w.rc.Control(w.tryFn); err != nil {
-		return 0, w.unload(iov, err)
-	}
-	return w.n, w.unload(iov, w.result(total))
-}
-
-// wait sends all of bufs, sleeping while the socket's buffer is full. It
-// fails with errWriteStalled when the socket takes no data for the write
-// timeout: a socket that drains slowly is not a dead one.
+// writeAll sends all of bufs, sleeping while the socket's buffer is full.
+// It fails with errWriteStalled when the socket takes no data for the
+// write timeout: a socket that drains slowly is not a dead one.
 //
 // The poller alone cannot tell the two apart: Linux reports a TCP socket
 // writable only once a third of its send buffer is free, which a slow
 // reader may take longer than the timeout to free while it keeps reading.
 // So the sleep is cut into steps of stallPoll, and each step tries again.
-func (w *nbWriter) wait(bufs [][]byte, iov *iovScratch) (int, error) {
+func (w *sendmsgWriter) writeAll(bufs [][]byte) (int, error) {
 	done, progress := 0, time.Now()
 	for {
-		total := w.load(bufs, iov)
-		if total == 0 {
-			return done, nil
-		}
-		w.conn.SetWriteDeadline(time.Now().Add(min(w.timeout, stallPoll)))
-		err := w.rc.Write(w.waitFn)
-		if err == nil {
-			err = w.result(total)
-		}
-		done += w.n
-		if w.n > 0 {
+		n, err := w.waitOnce(bufs)
+		done += n
+		if n > 0 {
 			progress = time.Now()
 		}
-		bufs = skipBytes(bufs, w.n)
-		w.unload(iov, nil)
+		bufs = skipBytes(bufs, n)
 		switch {
-		case err == nil:
+		case err == nil && len(bufs) == 0:
 			return done, nil
+		case err == nil: // all it loaded went: the next slices
 		case errors.Is(err, os.ErrDeadlineExceeded) && time.Since(progress) >= w.timeout:
 			return done, errWriteStalled
 		case !errors.Is(err, errWouldBlock) && !errors.Is(err, os.ErrDeadlineExceeded):
@@ -139,41 +125,53 @@ func (w *nbWriter) wait(bufs [][]byte, iov *iovScratch) (int, error) {
 	}
 }
 
+// waitOnce is one step of writeAll: a send that may sleep up to stallPoll
+// for the socket to take something.
+func (w *sendmsgWriter) waitOnce(bufs [][]byte) (int, error) {
+	total, _ := w.load(bufs)
+	if total == 0 {
+		return 0, nil
+	}
+	w.conn.SetWriteDeadline(time.Now().Add(min(w.timeout, stallPoll)))
+	err := w.rc.Write(w.waitFn)
+	w.unload()
+	if err == nil {
+		err = w.result(total)
+	}
+	return w.n, err
+}
+
 // stallPoll is how often a waiting write tries again without the poller's
 // word.
 const stallPoll = 250 * time.Millisecond
 
-// load fills the iovec array from bufs (at most maxIovecs; the rest is a
-// short write) and returns the bytes it covers.
-func (w *nbWriter) load(bufs [][]byte, iov *iovScratch) int {
-	w.iov = (*iov)[:0]
-	total := 0
-	for _, b := range bufs {
+// load fills the iovec array from bufs (at most iovPerCall slices) and
+// returns the bytes it covers and the slices left for the next call.
+func (w *sendmsgWriter) load(bufs [][]byte) (total int, rest [][]byte) {
+	w.iov = w.iovs[:0]
+	w.n, w.errno = 0, 0
+	for i, b := range bufs {
 		if len(b) == 0 {
 			continue
 		}
-		if len(w.iov) == maxIovecs {
-			break
+		if len(w.iov) == iovPerCall {
+			return total, bufs[i:]
 		}
 		w.iov = append(w.iov, syscall.Iovec{Base: &b[0]})
 		w.iov[len(w.iov)-1].SetLen(len(b))
 		total += len(b)
 	}
-	w.n, w.errno = 0, 0
-	return total
+	return total, nil
 }
 
-// unload gives the array back to the caller, cleared so that it keeps no
-// frame alive, and passes err through.
-func (w *nbWriter) unload(iov *iovScratch, err error) error {
+// unload clears the array, so that it keeps no frame alive.
+func (w *sendmsgWriter) unload() {
 	clear(w.iov)
-	*iov = w.iov[:0]
 	w.iov = nil
-	return err
 }
 
 // result turns the callback's outcome into the write's error.
-func (w *nbWriter) result(total int) error {
+func (w *sendmsgWriter) result(total int) error {
 	switch {
 	case w.errno == syscall.EAGAIN:
 		return errWouldBlock
@@ -186,7 +184,7 @@ func (w *nbWriter) result(total int) error {
 }
 
 // sendOnce is the Control callback: one sendmsg attempt.
-func (w *nbWriter) sendOnce(fd uintptr) {
+func (w *sendmsgWriter) sendOnce(fd uintptr) {
 	for {
 		w.msg.Iov = &w.iov[0]
 		w.msg.Iovlen = uint64(len(w.iov))
@@ -209,7 +207,7 @@ func (w *nbWriter) sendOnce(fd uintptr) {
 
 // sendOrWait is the Write callback: one attempt; false (nothing taken)
 // makes the runtime park the goroutine until the socket is writable.
-func (w *nbWriter) sendOrWait(fd uintptr) bool {
+func (w *sendmsgWriter) sendOrWait(fd uintptr) bool {
 	w.sendOnce(fd)
 	return w.errno != syscall.EAGAIN
 }
@@ -235,14 +233,43 @@ type rawReader struct {
 // newRawReader returns a reader for a plain TCP connection, nil for
 // anything else.
 func newRawReader(c net.Conn) *rawReader {
-	_, rc := rawTCP(c)
-	if rc == nil {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
 		return nil
 	}
 	r := &rawReader{rc: rc}
 	r.fn = r.read
 	return r
 }
+
+// rawConn is an accepted TCP socket read with rawReader.
+type rawConn struct {
+	*net.TCPConn
+	r *rawReader
+}
+
+// withRawReads is how a listener hands out a plain TCP socket: read with
+// raw read(2)s (rawReader); anything else is returned as it is.
+func withRawReads(c net.Conn) net.Conn {
+	r := newRawReader(c)
+	if r == nil {
+		return c
+	}
+	return &rawConn{TCPConn: c.(*net.TCPConn), r: r}
+}
+
+func (c *rawConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// NetConn returns the socket itself, for socket options.
+func (c *rawConn) NetConn() net.Conn { return c.TCPConn }
+
+// plainSocket says that bytes written to the socket itself reach the
+// peer as they are (writer.go, socketUnder).
+func (c *rawConn) plainSocket() net.Conn { return c.TCPConn }
 
 // Read reads into p what the socket has, waiting until it has something.
 func (r *rawReader) Read(p []byte) (int, error) {

@@ -133,9 +133,8 @@ func (rl *relays) startRecording(st *Stream, ring *gopRing, dir string, openNow 
 	}
 	r := &recorder{rl: rl, stream: st, ring: ring, dir: dir, finished: make(chan struct{}),
 		relayCounters: newRelayCounters(relayKindRecord, st.Path, dir)}
-	sink := &flvTagSink{wantHeader: true, onHeader: r.writeHeader, onTag: r.writeTag}
-	r.p = rl.player(st, rl.session(relayKindRecord, dir), sink)
-	r.p.startFn = flvStart(r.p)
+	r.p = rl.player(st, rl.session(relayKindRecord, dir), frameSink(r.writeFrame))
+	r.p.startFn = r.writeHeader
 	r.fromStart = !openNow // started with the publish: record it from its start
 	if old := rl.addRecorder(r); old != nil {
 		rl.conns.end()
@@ -210,7 +209,7 @@ func (r *recorder) run() {
 	if !r.fromStart {
 		r.p.joinNow(r.ring)
 	}
-	err := r.p.playRing(r.ring, false)
+	err := r.p.playRing(r.ring, startFirst)
 	r.p.stop()
 	wait()
 	r.drops.Store(r.p.drops.Load())
@@ -286,18 +285,22 @@ func recordPathPart(s string) string {
 	return string(b)
 }
 
-// writeHeader writes the FLV header (E.2) the player starts with.
-func (r *recorder) writeHeader(h FLVHeader) error {
-	return r.write(AppendFLVHeader(r.out[:0], h.HasAudio, h.HasVideo))
+// writeHeader writes the FLV header (E.2) when the player starts, with
+// the audio and video flags of what the publication carries.
+func (r *recorder) writeHeader(h *headerSet, republish bool) error {
+	if republish {
+		return nil
+	}
+	return r.write(AppendFLVHeader(r.out[:0], h.hasAudio, h.hasVideo))
 }
 
-// writeTag writes one tag, rebased to the file's time line. The first
-// tag is preceded by the reserved onMetaData, which takes the
-// publisher's metadata when that is the first tag.
-func (r *recorder) writeTag(t FLVTag) error {
+// writeFrame writes one frame as an FLV tag, rebased to the file's time
+// line. The first tag is preceded by the reserved onMetaData, which
+// takes the publisher's metadata when that is the first frame.
+func (r *recorder) writeFrame(f *Frame) error {
 	if !r.metaDone {
-		if t.Type == TagScript {
-			if props, ok := metaProps(t.Data); ok {
+		if f.Type == TagScript {
+			if props, ok := metaProps(f.Payload); ok {
 				r.meta = props
 				return r.writeMeta()
 			}
@@ -306,9 +309,9 @@ func (r *recorder) writeTag(t FLVTag) error {
 			return err
 		}
 	}
-	ts, key := r.place(t)
+	ts, key := r.place(f)
 	at := r.size
-	r.out = AppendFLVTag(r.out[:0], t.Type, ts, t.Data)
+	r.out = AppendFLVTag(r.out[:0], f.Type, ts, f.Payload)
 	if err := r.write(r.out); err != nil {
 		return err
 	}
@@ -322,20 +325,16 @@ func (r *recorder) writeTag(t FLVTag) error {
 // keyframe. The first media tag is at 0; decoder configuration and
 // metadata never go back in time (a lagging recorder's resync resends
 // headers stamped with their original time).
-func (r *recorder) place(t FLVTag) (ts uint32, key bool) {
-	header := true
-	if t.Type != TagScript {
-		info, _ := ClassifyTag(t.Type, t.Data)
-		header = info.Flags&(FlagSeqHeader|FlagConfig) != 0
-		key = t.Type == TagVideo && !header && info.Flags&FlagKeyframe != 0
-	}
+func (r *recorder) place(f *Frame) (ts uint32, key bool) {
+	header := f.Type == TagScript || f.isHeader()
+	key = !header && f.isKey()
 	if !r.hasBase {
 		if header {
 			return 0, false
 		}
-		r.base, r.hasBase = t.Timestamp, true
+		r.base, r.hasBase = f.Timestamp, true
 	}
-	ts = uint32(max(int32(t.Timestamp-r.base), 0))
+	ts = uint32(max(int32(f.Timestamp-r.base), 0))
 	if header {
 		return max(ts, r.last), false
 	}

@@ -14,9 +14,9 @@
 //     start clean too.
 //   - a recorder (record.go) is a hub player whose "socket" is an FLV file.
 //
-// Pushes and recorders play the FLV form of the frames (protoFLV): the
-// byte stream of Adobe FLV 10.1 Annex E.2-E.3 (header, then tags each
-// followed by PreviousTagSize). flvTagSink turns it back into whole tags.
+// Pushes and recorders are handed the frames themselves (frameSink,
+// sink.go): a push sends each frame's type, timestamp and payload as an
+// RTMP message; a recorder writes each as an FLV tag.
 //
 //	publisher ──> origin ──pull──> edge ──> players (RTMP, HTTP-FLV, WS-FLV)
 //	                 │      (one upstream connection per stream and edge)
@@ -305,90 +305,10 @@ func (rl *relays) session(kind, remote string) *sessionInfo {
 		RemoteAddr: remote, Started: time.Now(), closeFn: func() {}}
 }
 
-// ---------------------------------------------------------------------------
-// flvTagSink: the FLV byte stream of a protoFLV player, back to tags
-
-// flvTagSink is the playerConn of pushes and recorders. It receives what a
-// protoFLV player writes (for recorders an FLV header first, E.2, then tags
-// each followed by PreviousTagSize, E.3-E.4) and calls onTag once per whole
-// tag. Writes may split or join tags anywhere.
-type flvTagSink struct {
-	wantHeader bool                  // an FLV header comes first (recorders)
-	onHeader   func(FLVHeader) error // called once, for the header
-	onTag      func(FLVTag) error    // tag.Data aliases the writer's bytes: copy to keep
-	deadline   func(time.Time) error // nil: writes have no deadline (files)
-	pending    []byte                // the start of a tag split across writes
-}
-
-func (k *flvTagSink) SetWriteDeadline(t time.Time) error {
-	if k.deadline == nil {
-		return nil
-	}
-	return k.deadline(t)
-}
-
-func (k *flvTagSink) Write(p []byte) (int, error) {
-	b := p
-	if len(k.pending) > 0 {
-		k.pending = append(k.pending, p...)
-		b = k.pending
-	}
-	rest, err := k.consume(b)
-	if err != nil {
-		return 0, err
-	}
-	k.pending = append(k.pending[:0], rest...)
-	return len(p), nil
-}
-
-// consume hands every whole tag at the start of b to onTag and returns the
-// incomplete rest.
-func (k *flvTagSink) consume(b []byte) ([]byte, error) {
-	if k.wantHeader {
-		if len(b) < flvHeaderLen+flvPrevSizeLen {
-			return b, nil
-		}
-		h, rest, err := DecodeFLVHeader(b)
-		if err != nil {
-			return nil, err
-		}
-		k.wantHeader = false
-		if err := k.onHeader(h); err != nil {
-			return nil, err
-		}
-		b = rest
-	}
-	for {
-		n, ok := flvTagLen(b)
-		if !ok {
-			return b, nil
-		}
-		tag, _, err := DecodeFLVTag(b[:n])
-		if err != nil {
-			return nil, err
-		}
-		if err := k.onTag(tag); err != nil {
-			return nil, err
-		}
-		b = b[n:]
-	}
-}
-
-// flvTagLen is the length of the tag at the start of b, header, data and
-// PreviousTagSize together; ok is false while b does not hold all of it.
-func flvTagLen(b []byte) (n int, ok bool) {
-	if len(b) < flvTagHeaderLen {
-		return 0, false
-	}
-	// TagType UI8, then DataSize UI24
-	size := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	n = flvTagHeaderLen + size + flvPrevSizeLen
-	return n, len(b) >= n
-}
-
-// player is a protoFLV hub player on st that writes into sink.
-func (rl *relays) player(st *Stream, sess *sessionInfo, sink *flvTagSink) *player {
-	p := newPlayer(rl.hub, sess, protoFLV, sink, new(sync.Mutex))
+// player is a hub player on st that hands its frames to out (a
+// recorder's file, a push relay's client).
+func (rl *relays) player(st *Stream, sess *sessionInfo, out sink) *player {
+	p := newSinkPlayer(rl.hub, sess, out)
 	p.stream = st
 	p.startFn = func(*headerSet, bool) error { return nil }
 	return p
@@ -524,12 +444,7 @@ func (pr *pushRelay) once(first bool) error {
 	pr.setState("active")
 	pr.log.Info("push connected")
 	sent := uint64(0)
-	sink := &flvTagSink{deadline: c.SetWriteDeadline, onTag: func(t FLVTag) error {
-		sent += uint64(len(t.Data))
-		pr.bytes.Add(uint64(len(t.Data)))
-		return pushTag(c, t)
-	}}
-	p := pr.rl.player(pr.stream, pr.rl.session(relayKindPush, pr.url), sink)
+	p := pr.rl.player(pr.stream, pr.rl.session(relayKindPush, pr.url), pr.sendTo(c, &sent))
 	readErr := make(chan error, 1)
 	go func() { readErr <- drainClient(c); p.stop() }()
 	stopWait := pr.rl.whenStopping(p.done, p.stop)
@@ -538,7 +453,7 @@ func (pr *pushRelay) once(first bool) error {
 	if !first {
 		p.joinNow(pr.ring)
 	}
-	err = p.playRing(pr.ring, false)
+	err = p.playRing(pr.ring, startFirst)
 	p.stop()
 	stopWait()
 	c.Close()
@@ -568,21 +483,38 @@ func drainClient(c *Client) error {
 // before onMetaData so that the server keeps it for late joiners.
 var setDataFrame = []byte{0x02, 0x00, 0x0d, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e'}
 
-// pushTag sends one FLV tag as the RTMP message of the same type (RTMP
+// sendTo is the push's sink: every frame through c, under the write
+// timeout (the deadline renewed at most once a second: timers are not
+// free), its payload bytes counted in sent.
+func (pr *pushRelay) sendTo(c *Client, sent *uint64) frameSink {
+	timeout := pr.rl.cfg.WriteTimeout.Duration
+	var renewed time.Time
+	return func(f *Frame) error {
+		if now := time.Now(); now.Sub(renewed) > time.Second {
+			c.SetWriteDeadline(now.Add(timeout))
+			renewed = now
+		}
+		*sent += uint64(len(f.Payload))
+		pr.bytes.Add(uint64(len(f.Payload)))
+		return pushFrame(c, f)
+	}
+}
+
+// pushFrame sends one frame as the RTMP message of the same type (RTMP
 // message types 8, 9 and 18 are the FLV tag types); onMetaData goes out
 // the way an encoder sends it.
-func pushTag(c *Client, t FLVTag) error {
-	switch t.Type {
+func pushFrame(c *Client, f *Frame) error {
+	switch f.Type {
 	case TagAudio:
-		return c.WriteMedia(MsgAudio, t.Timestamp, t.Data)
+		return c.WriteMedia(MsgAudio, f.Timestamp, f.Payload)
 	case TagVideo:
-		return c.WriteMedia(MsgVideo, t.Timestamp, t.Data)
+		return c.WriteMedia(MsgVideo, f.Timestamp, f.Payload)
 	case TagScript:
-		if v, _, err := DecodeAMF0(t.Data); err == nil && v == "onMetaData" {
-			b := append(append(make([]byte, 0, len(setDataFrame)+len(t.Data)), setDataFrame...), t.Data...)
-			return c.WriteMedia(MsgDataAMF0, t.Timestamp, b)
+		if v, _, err := DecodeAMF0(f.Payload); err == nil && v == "onMetaData" {
+			b := append(append(make([]byte, 0, len(setDataFrame)+len(f.Payload)), setDataFrame...), f.Payload...)
+			return c.WriteMedia(MsgDataAMF0, f.Timestamp, b)
 		}
-		return c.WriteMedia(MsgDataAMF0, t.Timestamp, t.Data)
+		return c.WriteMedia(MsgDataAMF0, f.Timestamp, f.Payload)
 	}
 	return nil
 }
@@ -805,20 +737,9 @@ func (pl *edgePull) relay(c *Client) error {
 // publication, or ends the publication on UnpublishNotify.
 func (pl *edgePull) handle(m Message) error {
 	switch m.Type {
-	case MsgAudio, MsgVideo:
-		if len(m.Payload) == 0 {
-			return nil
-		}
-		info, err := ClassifyTag(TagType(m.Type), m.Payload)
-		if err != nil {
-			pl.log.Debug("unclassified media passed through", "err", err)
-		}
-		if err := pl.append(newFrame(TagType(m.Type), m.Timestamp, info, m.Payload)); err != nil {
-			return err
-		}
-		return nil
-	case MsgDataAMF0, MsgDataAMF3:
-		f, err := dataFrame(&m)
+	case MsgAudio, MsgVideo, MsgDataAMF0, MsgDataAMF3:
+		// the session's path from a message to a frame (session.go)
+		f, err := messageFrame(&m, pl.log)
 		if err != nil {
 			return fmt.Errorf("pull: %w", err)
 		}

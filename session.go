@@ -2,10 +2,10 @@
 // command layer on top of the chunk stream.
 //
 // Adobe RTMP 1.0 specification sections implemented here:
-//   - 5.4 protocol control: Window Acknowledgement Size, Set Peer
-//     Bandwidth and Acknowledgement, sent and answered (chunk.go builds them)
-//   - 6.2 / 7.1.7 user control: StreamBegin, StreamEOF, PingRequest ->
-//     PingResponse
+//   - 5.4 protocol control: Window Acknowledgement Size and Set Peer
+//     Bandwidth sent after connect (chunk.go builds them; acknowledgements
+//     and pings are the connection layer's, rtmpconn.go)
+//   - 6.2 / 7.1.7 user control: StreamBegin, StreamEOF
 //   - 7.2.1 NetConnection commands: connect (7.2.1.1), call, createStream
 //     (7.2.1.3) and the replies _result / _error
 //   - 7.2.2 NetStream commands: play (7.2.2.1), deleteStream (7.2.2.3),
@@ -13,7 +13,8 @@
 //     (7.2.2.8), and onStatus replies
 //
 // plus the commands real encoders send that the specification does not
-// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), closeStream,
+// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), FCSubscribe
+// (onFCSubscribe) / FCUnsubscribe, closeStream,
 // getStreamLength, and "@setDataFrame" for metadata.
 //
 // A publisher's media goes through Stream.append into the GOP ring; a
@@ -22,8 +23,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -81,30 +80,22 @@ type CommandError struct {
 func (e *CommandError) Error() string { return "rtmp command " + e.Command + ": " + e.Reason }
 
 // rtmpSession is the state of one RTMP connection. Its goroutine reads;
-// writes happen under wmu (the player goroutine writes media too).
+// writes go through rc, whose write lock the player goroutine shares.
 type rtmpSession struct {
 	env  serverEnv
 	hub  *Hub
 	conn net.Conn
 	log  *slog.Logger
 	info *sessionInfo
+	rc   *rtmpConn
 
-	idle idleReader    // the connection's reads, under the idle and handshake limits
-	br   *bufio.Reader // the connection's small read buffer, over idle
-	in   sessionInput  // what cr reads: br, or a big buffer in front of it
-	cr   *ChunkReader
-
-	wmu sync.Mutex
-	bw  *bufio.Writer
-	cw  *ChunkWriter
-
-	app        string
-	connected  bool
-	peerWindow uint32 // the peer's Window Acknowledgement Size
-	acked      uint64 // BytesRead when we last acknowledged
+	app       string
+	connected bool
 
 	pubStream *Stream
 	pubRing   *gopRing
+	pubClock  *pubClock   // its timeline (takeover.go)
+	reserved  *time.Timer // a publish waiting to take the stream over (publishReserved)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
 
@@ -123,28 +114,25 @@ type rtmpSession struct {
 func serveRTMPSession(env serverEnv, c net.Conn) {
 	sess := newRTMPSession(env, c)
 	defer sess.cleanup()
-	sess.logEnd(sess.serve())
+	logSessionEnd(sess.log, sess.serve())
 }
 
 func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
-	sess := &rtmpSession{env: env, hub: env.hub, conn: c, idle: idleReader{conn: c},
-		bw: bufio.NewWriterSize(c, sessionWriteBuffer)}
-	sess.br = bufio.NewReaderSize(&sess.idle, sessionReadBuffer)
-	sess.in.r = sess.br
+	sess := &rtmpSession{env: env, hub: env.hub, conn: c,
+		rc: newRTMPConn(c, sessionReadBuffer, sessionWriteBuffer, env.cfg.WriteTimeout.Duration)}
 	sess.info = env.hub.newSession("rtmp", c, func() { c.Close() })
 	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
-	sess.cw = NewChunkWriter(sess.bw)
 	return sess
 }
 
-// logEnd logs why the session ended: at debug level when it ended as
+// logSessionEnd logs why a session ended: at debug level when it ended as
 // sessions do.
-func (s *rtmpSession) logEnd(err error) {
+func logSessionEnd(log *slog.Logger, err error) {
 	switch {
 	case err == nil, errors.Is(err, ErrSessionClosed), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		s.log.Debug("rtmp session ended", "err", err)
+		log.Debug("rtmp session ended", "err", err)
 	default:
-		s.log.Info("rtmp session closed", "reason", err)
+		log.Info("rtmp session closed", "reason", err)
 	}
 }
 
@@ -155,14 +143,14 @@ func (s *rtmpSession) serve() error {
 	}
 	for {
 		s.extendReadDeadline()
-		m, err := s.cr.ReadMessage()
+		m, err := s.rc.readMessage()
 		if err != nil {
 			return err
 		}
 		if err := s.handle(&m); err != nil {
 			return err
 		}
-		if err := s.acknowledge(); err != nil {
+		if err := s.rc.acknowledge(); err != nil {
 			return err
 		}
 	}
@@ -172,39 +160,18 @@ func (s *rtmpSession) serve() error {
 func (s *rtmpSession) handshake() error {
 	end := time.Now().Add(s.env.cfg.HandshakeTimeout.Duration)
 	s.conn.SetWriteDeadline(end)
-	s.idle.setUntil(end)
-	s.idle.setIdle(s.env.cfg.IdleTimeout.Duration)
-	digest, err := serverHandshake(struct {
-		io.Reader
-		io.Writer
-	}{s.br, s.conn})
+	s.rc.setReadUntil(end)
+	s.rc.setIdle(s.env.cfg.IdleTimeout.Duration)
+	digest, err := serverHandshake(s.rc.handshakeIO())
 	if err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	s.log.Debug("handshake done", "digest", digest)
-	s.cr = NewChunkReader(&s.in, ChunkLimits{
+	s.rc.startReading(ChunkLimits{
 		MaxMessageSize:  uint32(s.env.cfg.MaxMessageSize),
 		MaxChunkStreams: s.env.cfg.MaxChunkStreams,
 	})
 	return nil
-}
-
-// sessionInput is the reader under the session's ChunkReader, which it
-// keeps for the whole connection; a bufio.Reader cannot grow, so a
-// session that starts to publish swaps in a bigger one that reads from
-// the small one (what the small one still holds comes first: no byte is
-// lost or reordered). The swap happens between messages, and the
-// ChunkReader holds no bytes of its own beyond the message it returned.
-type sessionInput struct{ r io.Reader }
-
-func (in *sessionInput) Read(p []byte) (int, error) { return in.r.Read(p) }
-
-// bufferForMedia puts publishReadBuffer in front of the session's reader,
-// once (a session may publish again after FCUnpublish).
-func (s *rtmpSession) bufferForMedia() {
-	if s.in.r == io.Reader(s.br) {
-		s.in.r = bufio.NewReaderSize(s.br, publishReadBuffer)
-	}
 }
 
 // extendReadDeadline keeps the read limits: the handshake timeout until
@@ -216,20 +183,9 @@ func (s *rtmpSession) extendReadDeadline() {
 	if s.player != nil {
 		want = 0
 	}
-	if s.idle.limit() != want {
-		s.idle.setIdle(want)
+	if s.rc.idleLimit() != want {
+		s.rc.setIdle(want)
 	}
-}
-
-// acknowledge sends an Acknowledgement each time the peer's window of
-// bytes has been received (section 5.4.3).
-func (s *rtmpSession) acknowledge() error {
-	n := s.cr.BytesRead()
-	if s.peerWindow == 0 || n-s.acked < uint64(s.peerWindow) {
-		return nil
-	}
-	s.acked = n
-	return s.write(ackMessage(uint32(n)))
 }
 
 // cleanup ends whatever the session was doing.
@@ -240,8 +196,12 @@ func (s *rtmpSession) cleanup() {
 	s.hub.endSession(s.info)
 }
 
-// handle dispatches one message by type.
+// handle dispatches one message by type, after the connection layer's
+// control messages (Window Acknowledgement Size, ping).
 func (s *rtmpSession) handle(m *Message) error {
+	if handled, err := s.rc.control(m); handled {
+		return err
+	}
 	switch m.Type {
 	case MsgCommandAMF0:
 		return s.handleCommand(m, m.Payload)
@@ -251,65 +211,27 @@ func (s *rtmpSession) handle(m *Message) error {
 			return &CommandError{"amf3", "empty payload"}
 		}
 		return s.handleCommand(m, m.Payload[1:])
-	case MsgAudio, MsgVideo:
-		return s.handleMedia(m)
-	case MsgDataAMF0, MsgDataAMF3:
-		return s.handleData(m)
-	case MsgUserControl:
-		return s.handleUserControl(m)
-	case MsgWindowAckSize:
-		return s.handleWindowAckSize(m)
+	case MsgAudio, MsgVideo, MsgDataAMF0, MsgDataAMF3:
+		return s.publishMessage(m)
 	}
-	// Acknowledgement, Set Peer Bandwidth, shared objects, aggregates:
-	// nothing to do for a live server.
+	// Acknowledgement, Set Peer Bandwidth, other user control events,
+	// shared objects, aggregates: nothing to do for a live server.
 	return nil
 }
 
-func (s *rtmpSession) handleUserControl(m *Message) error {
-	ev, args, err := parseUserControl(m.Payload)
-	if err != nil {
-		return err
-	}
-	if ev == PingRequest && len(args) > 0 {
-		return s.write(userControlMessage(PingResponse, args[0]))
-	}
-	return nil
-}
-
-func (s *rtmpSession) handleWindowAckSize(m *Message) error {
-	if len(m.Payload) < 4 {
-		return &CommandError{"window ack size", "short payload"}
-	}
-	s.peerWindow = uint32(m.Payload[0])<<24 | uint32(m.Payload[1])<<16 | uint32(m.Payload[2])<<8 | uint32(m.Payload[3])
-	return nil
-}
-
-// write sends messages from the session in one flush.
+// write sends messages from the session in one flush, each on the chunk
+// stream of its kind.
 func (s *rtmpSession) write(msgs ...Message) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(s.env.cfg.WriteTimeout.Duration))
 	for i := range msgs {
-		csid := uint32(csidCommand)
+		msgs[i].CSID = csidCommand
 		switch msgs[i].Type {
 		case MsgSetChunkSize, MsgAbort, MsgAck, MsgUserControl, MsgWindowAckSize, MsgSetPeerBandwidth:
-			csid = csidProtocolControl
+			msgs[i].CSID = csidProtocolControl
 		case MsgDataAMF0:
-			csid = csidStatus
-		}
-		var err error
-		if msgs[i].Type == MsgSetChunkSize {
-			// announce and switch in one step, so the writer's chunk
-			// size always matches what the peer was told
-			err = s.cw.SetChunkSize(binary.BigEndian.Uint32(msgs[i].Payload))
-		} else {
-			err = s.cw.WriteMessage(csid, &msgs[i])
-		}
-		if err != nil {
-			return err
+			msgs[i].CSID = csidStatus
 		}
 	}
-	return s.bw.Flush()
+	return s.rc.write(msgs...)
 }
 
 // amfMessage builds a command (or data) message from AMF0 values.
@@ -397,6 +319,10 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		return s.reply(c, 0.0)
 	case "FCPublish":
 		return s.onFCPublish(c)
+	case "FCSubscribe":
+		return s.onFCSubscribe(c)
+	case "FCUnsubscribe":
+		return s.reply(c, nil)
 	case "publish":
 		return s.onPublish(c)
 	case "play":
@@ -455,7 +381,7 @@ func (s *rtmpSession) onConnect(c *rtmpCommand) error {
 		return s.rejectConnect(c, err)
 	}
 	s.app, s.connected = app, true
-	s.idle.setUntil(time.Time{})
+	s.rc.setReadUntil(time.Time{})
 	s.log.Debug("connect", "app", app)
 	return s.write(connectReply(c.txn, obj)...)
 }
@@ -481,7 +407,8 @@ func (s *rtmpSession) rejectConnect(c *rtmpCommand, reason error) error {
 }
 
 // connectProperties is the first _result object of connect: server
-// version and capabilities, plus the Enhanced RTMP answers (enhanced.go).
+// version and capabilities, plus the Enhanced RTMP answers
+// (enhancedConnectReply, at the end of this file).
 func connectProperties(req Object) Object {
 	props := Object{{"fmsVer", "FMS/3,0,1,123"}, {"capabilities", 31.0}, {"mode", 1.0}}
 	return append(props, enhancedConnectReply(req)...)
@@ -536,65 +463,137 @@ func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
 		statusObject("status", "NetStream.Publish.Start", name)))
 }
 
+// onFCSubscribe answers the subscription a live reader (ffmpeg with
+// -rtmp_live live, Flash Media Server clients) asks for before it plays,
+// as nginx-rtmp and SRS do: a _result, then onFCSubscribe with a
+// NetStream.Play.Start info object. The play that follows does the work.
+func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
+	name, _ := splitStreamKey(c.stringArg(0))
+	if err := s.reply(c, nil); err != nil {
+		return err
+	}
+	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCSubscribe", 0.0, nil,
+		statusObject("status", "NetStream.Play.Start", name)))
+}
+
 // onPublish makes this session the stream's publisher. A refused
-// publisher gets NetStream.Publish.BadName and is closed before any of its
-// media is read (DESIGN.md property 5).
+// publisher gets NetStream.Publish.BadName (or .Unauthorized) and its
+// connection is closed before any of its media is read: nothing a refused
+// publisher sends reaches the ring, and the stream's current publisher
+// and players never notice the attempt.
 func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if s.pubRing != nil || s.player != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "already publishing or playing")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "state", name, "already publishing or playing")
 	}
 	if !validName(name) {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", "invalid stream name")
+		return s.refusePublish(sid, "NetStream.Publish.BadName", "bad name", name, "invalid stream name")
 	}
 	req := s.authRequest("publish", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.Unauthorized", refusalReason(err), name, err.Error())
 	}
-	stream, ring, err := s.hub.publish(s.app, name, s.info)
+	if d := s.hub.takeoverWait(s.app, name, time.Now()); d > 0 {
+		return s.publishReserved(sid, name, req, d)
+	}
+	stream, ring, old, err := s.hub.publishOver(s.app, name, s.info, true)
 	if err != nil {
-		return s.refusePublish(sid, "NetStream.Publish.BadName", err.Error())
+		return s.refusePublish(sid, "NetStream.Publish.BadName", refusalReason(err), name, err.Error())
 	}
 	s.pubStream, s.pubRing, s.pubReq = stream, ring, req
-	s.bufferForMedia()
-	s.log.Info("publish", "stream", stream.Path)
+	s.pubClock = stream.clockOf(ring)
+	s.rc.growReadBuffer(publishReadBuffer) // once: a session may publish again after FCUnpublish
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
 	s.env.relays.publishStarted(stream, ring)
 	return s.write(userControlMessage(StreamBegin, sid),
 		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
 
-func (s *rtmpSession) refusePublish(sid uint32, code, desc string) error {
+// publishReserved starts a publish that waits d to take the stream over
+// from a publisher that went silent (takeover.go): the publisher is told
+// Publish.Start and sends at once, its frames are held, and when d is
+// over it either goes live with them or, if the old publisher sent again,
+// gets NetStream.Publish.BadName and is closed.
+func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, d time.Duration) error {
+	stream, ring, clock := s.hub.reserve(s.app, name, s.info)
+	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
+	s.rc.growReadBuffer(publishReadBuffer)
+	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
+	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
+}
+
+// promote ends the wait of publishReserved (on the timer's goroutine).
+func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
+	old, err := stream.promote(ring, clock, s.info)
+	switch {
+	case errors.Is(err, errReservationGone):
+		return
+	case err != nil:
+		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
+		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
+		s.conn.Close()
+		return
+	}
+	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
+	s.env.relays.publishStarted(stream, ring)
+}
+
+// logPublish logs a publish, and the publisher it took the stream over
+// from, if any.
+func logPublish(log *slog.Logger, path string, old *sessionInfo, policy TakeoverPolicy) {
+	if old == nil {
+		log.Info("publish", "stream", path)
+		return
+	}
+	log.Info("publish: took the stream over", "stream", path, "replaced", old.ID,
+		"replaced_remote", old.RemoteAddr, "takeover", policy)
+}
+
+// refusePublish answers a refused publish with code and logs why
+// (reason, rate-limited: refusals.go).
+func (s *rtmpSession) refusePublish(sid uint32, code, reason, name, desc string) error {
+	s.env.refuse.note("publish", reason, s.info.RemoteAddr, streamLabel(s.app, name), errors.New(desc))
 	s.write(onStatus(sid, "error", code, desc))
 	return fmt.Errorf("%w: publish refused: %s (%s)", ErrSessionClosed, code, desc)
 }
 
-// handleMedia classifies an audio or video message and appends it to the
-// ring. Media from a connection that is not publishing is dropped.
-func (s *rtmpSession) handleMedia(m *Message) error {
-	if s.pubRing == nil || len(m.Payload) == 0 {
-		return nil
-	}
-	info, err := ClassifyTag(TagType(m.Type), m.Payload)
-	if err != nil {
-		s.log.Debug("unclassified media passed through", "err", err)
-	}
-	s.pubStream.append(s.pubRing, newFrame(TagType(m.Type), m.Timestamp, info, m.Payload))
-	return nil
-}
-
-// handleData appends a publisher's data message to the stream (see
-// dataFrame).
-func (s *rtmpSession) handleData(m *Message) error {
+// publishMessage appends a publisher's audio, video or data message to
+// its stream (see messageFrame). Media from a connection that is not
+// publishing is dropped.
+func (s *rtmpSession) publishMessage(m *Message) error {
 	if s.pubRing == nil {
 		return nil
 	}
-	f, err := dataFrame(m)
+	s.pubClock.restamp(m)
+	f, err := messageFrame(m, s.log)
 	if f == nil || err != nil {
 		return err
 	}
 	s.pubStream.append(s.pubRing, f)
 	return nil
+}
+
+// messageFrame turns a publisher's audio, video or data message into the
+// frame of the hub its players get: the one path from an RTMP message to
+// the GOP ring, for sessions and edge pulls alike. Audio and video are
+// classified from their tag header (flvmux.go) and pass through even when
+// the classifier does not know them; an empty one is no frame (nil). Data
+// messages: see dataFrame.
+func messageFrame(m *Message, log *slog.Logger) (*Frame, error) {
+	if m.Type == MsgDataAMF0 || m.Type == MsgDataAMF3 {
+		return dataFrame(m)
+	}
+	if len(m.Payload) == 0 {
+		return nil, nil
+	}
+	info, err := ClassifyTag(TagType(m.Type), m.Payload)
+	if err != nil {
+		log.Debug("unclassified media passed through", "err", err)
+	}
+	return newFrame(TagType(m.Type), m.Timestamp, info, m.Payload), nil
 }
 
 // dataFrame turns a data message into the frame players get:
@@ -640,9 +639,13 @@ func (s *rtmpSession) endPublish() {
 	if s.pubRing == nil {
 		return
 	}
+	if s.reserved != nil {
+		s.reserved.Stop()
+		s.reserved = nil
+	}
 	s.pubStream.unpublish(s.pubRing)
 	s.log.Info("unpublished", "stream", s.pubStream.Path)
-	s.pubStream, s.pubRing = nil, nil
+	s.pubStream, s.pubRing, s.pubClock = nil, nil, nil
 	s.info.setStream("", "", false)
 	s.env.auth.done(s.pubReq)
 }
@@ -670,7 +673,8 @@ func (s *rtmpSession) onStop(c *rtmpCommand) error {
 func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	sid := c.streamID
 	if s.player != nil || s.pubRing != nil {
-		return s.playFailed(sid, "NetStream.Play.Failed", "already playing or publishing")
+		s.env.refuse.note("play", "state", s.info.RemoteAddr, "", nil)
+		return s.write(onStatus(sid, "error", "NetStream.Play.Failed", "already playing or publishing"))
 	}
 	path, err := s.addPlayer(c)
 	if err != nil {
@@ -691,15 +695,17 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	name, query := splitStreamKey(c.stringArg(0))
 	sid := c.streamID
 	if !validName(name) {
-		s.playFailed(sid, "NetStream.Play.StreamNotFound", "invalid stream name")
+		s.env.refuse.note("play", "bad name", s.info.RemoteAddr, streamLabel(s.app, name), nil)
+		s.write(onStatus(sid, "error", "NetStream.Play.StreamNotFound", "invalid stream name"))
 		return "", fmt.Errorf("%w: invalid stream name", ErrSessionClosed)
 	}
 	req := s.authRequest("play", name, query)
 	if err := s.env.auth.authorize(req); err != nil {
-		s.playFailed(sid, "NetStream.Play.Failed", err.Error())
+		s.env.refuse.note("play", refusalReason(err), s.info.RemoteAddr, streamLabel(s.app, name), err)
+		s.write(onStatus(sid, "error", "NetStream.Play.Failed", err.Error()))
 		return "", fmt.Errorf("%w: play refused: %v", ErrSessionClosed, err)
 	}
-	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, &s.wmu)
+	p := newPlayer(s.hub, s.info, protoRTMP, s.conn, s.rc.writeLock())
 	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()
@@ -720,9 +726,9 @@ func playReply(sid uint32, path string) []Message {
 	}
 }
 
-// playFailed answers a play with an error status.
-func (s *rtmpSession) playFailed(sid uint32, code, desc string) error {
-	return s.write(onStatus(sid, "error", code, desc))
+// streamLabel names app/name for a log line, a bad name cut short.
+func streamLabel(app, name string) string {
+	return truncate(streamPath(app, name), 80)
 }
 
 // runPlayer is the player goroutine; a write failure closes the

@@ -17,7 +17,7 @@ func nextCommand(t *testing.T, c *Client, name string) *clientCommand {
 	t.Helper()
 	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
-		m, err := c.cr.ReadMessage()
+		m, err := c.rc.readMessage()
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", name, err)
 		}
@@ -178,23 +178,16 @@ func TestSessionPublishBurstAfterSwap(t *testing.T) {
 	for i := range frames {
 		msgs = append(msgs, Message{Type: MsgVideo, StreamID: sid, Timestamp: uint32(i * 33), Payload: testVideoFrame(i, i%30 == 0)})
 	}
-	c.wmu.Lock()
 	for i := range msgs {
-		csid := uint32(clientCSIDStream)
+		msgs[i].CSID = clientCSIDStream
 		switch msgs[i].Type {
 		case MsgVideo:
-			csid = clientCSIDVideo
+			msgs[i].CSID = clientCSIDVideo
 		case MsgAudio:
-			csid = clientCSIDAudio
-		}
-		if err := c.cw.WriteMessage(csid, &msgs[i]); err != nil {
-			c.wmu.Unlock()
-			t.Fatal(err)
+			msgs[i].CSID = clientCSIDAudio
 		}
 	}
-	err = c.bw.Flush() // one write: publish and media together
-	c.wmu.Unlock()
-	must(t, err)
+	must(t, c.rc.write(msgs...)) // one write: publish and media together
 
 	media := readMedia(t, p, 2+frames)
 	for i, m := range media[2:] {

@@ -27,7 +27,7 @@ const closeWait = 2 * time.Second
 // queued on_done hooks. When ctx ends first it closes what is left at
 // once and returns ctx's error. Either way the server is closed on return.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.conns.refuse()
+	s.conns.stopAccepting()
 	s.closeListeners()
 	s.hub.drain()
 	s.conns.stopBackground()

@@ -890,18 +890,6 @@ func TestRateWindow(t *testing.T) {
 // ---------------------------------------------------------------------------
 // The status page in headless Chromium
 
-// requireChromiumOnly skips (or, with RTMPHUB_REQUIRE_BROWSER=1, fails)
-// without Chromium (chromiumPath, browser_test.go); no node packages needed.
-func requireChromiumOnly(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath()); err != nil {
-		if os.Getenv("RTMPHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("chromium missing but RTMPHUB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("chromium missing (apt-get install chromium)")
-	}
-}
-
 // runChromium runs headless Chromium on url with args; its user data
 // directory is fresh and removed afterwards.
 func runChromium(t *testing.T, url string, args ...string) []byte {

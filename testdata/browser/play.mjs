@@ -2,13 +2,13 @@
 //
 //   npm ci                      (in this folder: playwright-core, mpegts.js, flv.js)
 //   node play.mjs [--libs mpegts.js,flv.js] [--configs live,default] [--timeout 15]
-//                 [--parallel] http://127.0.0.1:8000/live/cam.flv ws://127.0.0.1:8000/live/cam.flv
+//                 [--advance 1] [--parallel] http://127.0.0.1:8000/live/cam.flv ws://127.0.0.1:8000/live/cam.flv
 //
 // Serves a page from its own loopback origin (127.0.0.1:<another port>), so
 // that every HTTP-FLV request is cross-origin and needs the server's CORS
 // headers. For each URL, library and player configuration it creates a
 // player on a <video>, and passes when, within the timeout, the element's
-// currentTime has advanced by more than one second since playback began and
+// currentTime has advanced by more than one second (--advance) since playback began and
 // getVideoPlaybackQuality().totalVideoFrames > 0. It prints one JSON object
 // per case on stdout and exits 0 only when every case passed. With
 // --parallel every case plays at once, each in its own tab (for players
@@ -32,6 +32,7 @@ function option(name, def) {
 const libsWanted = option("--libs", "mpegts.js,flv.js").split(",");
 const configsWanted = option("--configs", "live,default").split(",");
 const timeoutMs = Number(option("--timeout", "15")) * 1000;
+const advanceWanted = Number(option("--advance", "1"));
 const parallelAt = args.indexOf("--parallel");
 const parallel = parallelAt >= 0;
 if (parallel) args.splice(parallelAt, 1);
@@ -55,7 +56,7 @@ const page = `<!doctype html><meta charset=utf-8><title>rtmphub play check</titl
 <video id=v muted autoplay playsinline width=320></video>
 <script src="/mpegts.js"></script><script src="/flv.js"></script>
 <script>
-window.play = (lib, url, config, timeoutMs) => new Promise((resolve) => {
+window.play = (lib, url, config, timeoutMs, advanceWanted) => new Promise((resolve) => {
   const old = document.getElementById("v");
   const v = old.cloneNode(); old.replaceWith(v); // a fresh element per case
   const L = lib === "flv.js" ? flvjs : mpegts;
@@ -74,7 +75,7 @@ window.play = (lib, url, config, timeoutMs) => new Promise((resolve) => {
     if (first < 0 && frames > 0) first = v.currentTime;
     const advanced = first < 0 ? 0 : v.currentTime - first;
     const elapsed = performance.now() - t0;
-    if ((advanced > 1.0 && frames > 0) || elapsed > timeoutMs || errors.length > 0) {
+    if ((advanced > advanceWanted && frames > 0) || elapsed > timeoutMs || errors.length > 0) {
       clearInterval(iv);
       const r = { lib, url, crossOrigin, startTime: first, currentTime: v.currentTime, advanced,
                   frames, dropped: v.getVideoPlaybackQuality().droppedVideoFrames,
@@ -111,12 +112,12 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 // runCase plays one case in the given tab and returns its result.
 async function runCase(tab, consoleLines, url, lib, cfgName) {
   consoleLines.length = 0;
-  const r = await tab.evaluate(([l, u, c, t]) => window.play(l, u, c, t),
-                               [lib, url, configs[cfgName], timeoutMs]);
+  const r = await tab.evaluate(([l, u, c, t, a]) => window.play(l, u, c, t, a),
+                               [lib, url, configs[cfgName], timeoutMs, advanceWanted]);
   r.config = cfgName;
   r.pageOrigin = origin;
   r.console = consoleLines.slice();
-  r.pass = r.crossOrigin && r.advanced > 1.0 && r.frames > 0 && r.errors.length === 0 &&
+  r.pass = r.crossOrigin && r.advanced > advanceWanted && r.frames > 0 && r.errors.length === 0 &&
            r.mediaError === "" && r.console.length === 0;
   console.log(JSON.stringify(r));
   return r.pass;
