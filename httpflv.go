@@ -271,7 +271,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 		// client already did, or the read side failed the connection:
 		// then send is a no-op), waits for the client's close frame, then
 		// closes the TCP connection first.
-		ws.send(WSClose, appendWSCloseBody(nil, CloseNormal, wsEndReason(err)))
+		ws.send(WSClose, appendWSCloseBody(nil, wsEndCode(err), wsEndReason(err)))
 		t := time.NewTimer(wsCloseWait)
 		defer t.Stop()
 		select {
@@ -313,8 +313,19 @@ func wsEndReason(err error) string {
 		return "stream ended"
 	case errors.Is(err, ErrNoPublisher):
 		return "no publisher"
+	case errors.Is(err, ErrServerClosing):
+		return "server shutting down"
 	}
 	return "player closed"
+}
+
+// wsEndCode is the status code of the server's close frame: 1001 when the
+// server goes away (section 7.4.1), else 1000.
+func wsEndCode(err error) CloseCode {
+	if errors.Is(err, ErrServerClosing) {
+		return CloseGoingAway
+	}
+	return CloseNormal
 }
 
 // wsSender writes control frames of the read side under the same lock as

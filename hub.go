@@ -36,6 +36,9 @@ var (
 	ErrPlayerClosed = errors.New("player closed")
 	// ErrNoPublisher: a player gave up waiting for a publisher.
 	ErrNoPublisher = errors.New("no publisher")
+	// ErrServerClosing: the server is draining (Server.Shutdown): no new
+	// publication, and players end with the one they play.
+	ErrServerClosing = errors.New("server shutting down")
 )
 
 // Hub holds every live stream and every session, for fan-out and stats.
@@ -47,6 +50,9 @@ type Hub struct {
 	sessions map[string]*sessionInfo
 	nextID   atomic.Uint64
 
+	closing   chan struct{} // closed when the server starts to drain
+	closeOnce sync.Once
+
 	started  time.Time
 	inBytes  atomic.Uint64 // all bytes read from publishers' sockets
 	outBytes atomic.Uint64 // all bytes written to players' sockets
@@ -57,6 +63,7 @@ func newHub(cfg *Config) *Hub {
 		cfg:      cfg,
 		streams:  make(map[string]*Stream),
 		sessions: make(map[string]*sessionInfo),
+		closing:  make(chan struct{}),
 		started:  time.Now(),
 	}
 }
@@ -154,6 +161,30 @@ func (h *Hub) kick(id string) bool {
 	return true
 }
 
+// drain starts the hub's part of a graceful shutdown: no publish from now
+// on, players end after the publication they play (ErrServerClosing), and
+// every session that is not a player (publishers, connections that do
+// not play yet) is closed, so each publication ends and its players are
+// told as when a publisher leaves.
+func (h *Hub) drain() {
+	h.closeOnce.Do(func() { close(h.closing) })
+	for _, s := range h.sessionList() {
+		if app, _, pub := s.stream(); pub || app == "" {
+			s.closeFn()
+		}
+	}
+}
+
+// closingErr is ErrServerClosing once the hub drains, else nil.
+func (h *Hub) closingErr() error {
+	select {
+	case <-h.closing:
+		return ErrServerClosing
+	default:
+		return nil
+	}
+}
+
 // Stream is one "/app/name": its current publication and its players.
 type Stream struct {
 	hub       *Hub
@@ -234,6 +265,9 @@ func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.hub.closingErr(); err != nil {
+		return nil, err
+	}
 	if ring.ended() { // a reserved one whose publisher left (takeover.go)
 		return nil, errReservationGone
 	}
@@ -357,6 +391,8 @@ func (s *Stream) waitRing(prev *gopRing, done <-chan struct{}, timeout time.Dura
 		case <-changed:
 		case <-done:
 			return nil, ErrPlayerClosed
+		case <-s.hub.closing:
+			return nil, ErrServerClosing
 		case <-expire:
 			return nil, ErrNoPublisher
 		}
@@ -498,7 +534,7 @@ func (p *player) run(firstWait time.Duration) error {
 			return err
 		}
 		if p.endFn == nil {
-			return nil
+			return p.hub.closingErr()
 		}
 		prev, kind = ring, p.stream.nextStart(ring)
 		if kind == startHandover {
@@ -506,6 +542,9 @@ func (p *player) run(firstWait time.Duration) error {
 		}
 		if err := p.endFn(); err != nil {
 			return err
+		}
+		if err := p.hub.closingErr(); err != nil {
+			return err // told the publisher left; nothing more comes
 		}
 	}
 }

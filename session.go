@@ -91,7 +91,6 @@ type rtmpSession struct {
 
 	app       string
 	connected bool
-	lastRead  time.Time
 
 	pubStream *Stream
 	pubRing   *gopRing
@@ -159,7 +158,10 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	s.conn.SetDeadline(time.Now().Add(s.env.cfg.HandshakeTimeout.Duration))
+	end := time.Now().Add(s.env.cfg.HandshakeTimeout.Duration)
+	s.conn.SetWriteDeadline(end)
+	s.rc.setReadUntil(end)
+	s.rc.setIdle(s.env.cfg.IdleTimeout.Duration)
 	digest, err := serverHandshake(s.rc.handshakeIO())
 	if err != nil {
 		return fmt.Errorf("handshake: %w", err)
@@ -172,20 +174,17 @@ func (s *rtmpSession) handshake() error {
 	return nil
 }
 
-// extendReadDeadline keeps the read deadline: the handshake timeout until
-// connect, then the idle timeout. Players may be silent (they only read),
-// so they have none. The deadline is moved at most once a second.
+// extendReadDeadline keeps the read limits: the handshake timeout until
+// connect, and the idle timeout from the first byte on (idleReader moves
+// the deadline). Players may be silent (they only read), so once a
+// session plays it has no idle limit.
 func (s *rtmpSession) extendReadDeadline() {
-	if !s.connected {
-		return
-	}
+	want := s.env.cfg.IdleTimeout.Duration
 	if s.player != nil {
-		s.conn.SetReadDeadline(time.Time{})
-		return
+		want = 0
 	}
-	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
-		s.conn.SetReadDeadline(now.Add(s.env.cfg.IdleTimeout.Duration))
-		s.lastRead = now
+	if s.rc.idleLimit() != want {
+		s.rc.setIdle(want)
 	}
 }
 
@@ -382,7 +381,7 @@ func (s *rtmpSession) onConnect(c *rtmpCommand) error {
 		return s.rejectConnect(c, err)
 	}
 	s.app, s.connected = app, true
-	s.conn.SetReadDeadline(time.Time{})
+	s.rc.setReadUntil(time.Time{})
 	s.log.Debug("connect", "app", app)
 	return s.write(connectReply(c.txn, obj)...)
 }
@@ -727,7 +726,12 @@ func (s *rtmpSession) runPlayer(p *player) {
 	defer s.playerWG.Done()
 	defer s.env.conns.recover(s.conn)
 	err := p.run(0)
-	if !errors.Is(err, ErrPlayerClosed) {
+	switch {
+	case errors.Is(err, ErrServerClosing):
+		// told (StreamEOF, UnpublishNotify); the reading side ends when
+		// the client closes its half, or after closeWait
+		endGracefully(s.conn, closeWait)
+	case !errors.Is(err, ErrPlayerClosed):
 		s.log.Info("player stopped", "reason", err)
 		s.conn.Close()
 	}
