@@ -13,8 +13,8 @@
 //     (7.2.2.8), and onStatus replies
 //
 // plus the commands real encoders send that the specification does not
-// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), FCSubscribe
-// (onFCSubscribe) / FCUnsubscribe, closeStream,
+// name: releaseStream, FCPublish / FCUnpublish, FCSubscribe / FCUnsubscribe
+// (onFC), closeStream,
 // getStreamLength, and "@setDataFrame" for metadata.
 //
 // A publisher's media goes through Stream.append into the GOP ring; a
@@ -318,9 +318,9 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		// A live stream has no length: answer 0 (ffmpeg wants a number).
 		return s.reply(c, 0.0)
 	case "FCPublish":
-		return s.onFCPublish(c)
+		return s.onFC(c, "onFCPublish", "NetStream.Publish.Start")
 	case "FCSubscribe":
-		return s.onFCSubscribe(c)
+		return s.onFC(c, "onFCSubscribe", "NetStream.Play.Start")
 	case "FCUnsubscribe":
 		return s.reply(c, nil)
 	case "publish":
@@ -454,26 +454,17 @@ func splitStreamKey(key string) (name, query string) {
 	return name, query
 }
 
-func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
+// onFC answers FCPublish and FCSubscribe as nginx-rtmp and SRS do: a
+// _result, then the notice event ("onFCPublish" with Publish.Start,
+// "onFCSubscribe" with Play.Start, which a live reader such as ffmpeg
+// with -rtmp_live live waits for). The publish or play that follows does
+// the work.
+func (s *rtmpSession) onFC(c *rtmpCommand, event, code string) error {
 	name, _ := splitStreamKey(c.stringArg(0))
 	if err := s.reply(c, nil); err != nil {
 		return err
 	}
-	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCPublish", 0.0, nil,
-		statusObject("status", "NetStream.Publish.Start", name)))
-}
-
-// onFCSubscribe answers the subscription a live reader (ffmpeg with
-// -rtmp_live live, Flash Media Server clients) asks for before it plays,
-// as nginx-rtmp and SRS do: a _result, then onFCSubscribe with a
-// NetStream.Play.Start info object. The play that follows does the work.
-func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
-	name, _ := splitStreamKey(c.stringArg(0))
-	if err := s.reply(c, nil); err != nil {
-		return err
-	}
-	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCSubscribe", 0.0, nil,
-		statusObject("status", "NetStream.Play.Start", name)))
+	return s.write(amfMessage(MsgCommandAMF0, 0, event, 0.0, nil, statusObject("status", code, name)))
 }
 
 // onPublish makes this session the stream's publisher. A refused
