@@ -58,7 +58,7 @@ func TestIdleTimeoutClosesSilentSocket(t *testing.T) {
 	}
 }
 
-// Done-when 5: with -idle-timeout 1s an ffmpeg publisher sending at
+// With -idle-timeout 1s an ffmpeg publisher sending at
 // 30 fps is left alone for 10 s; its player sees no unpublish and a
 // steady flow of frames.
 func TestIdleTimeoutSparesFFmpegPublisher(t *testing.T) {

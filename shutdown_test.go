@@ -138,7 +138,7 @@ func publishUntilClosed(c *Client) {
 	}
 }
 
-// Done-when 3: SIGTERM during a publish with players of every protocol
+// SIGTERM during a publish with players of every protocol
 // and a recording: exit 0 within the timeout after a drain (not the
 // closing at once); the RTMP player is told UnpublishNotify, the
 // HTTP-FLV body ends cleanly, the WS player gets close code 1001; the

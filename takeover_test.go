@@ -189,7 +189,7 @@ func viewersOf(t *testing.T, srv *Server, path string) []tagSource {
 	}
 }
 
-// Done-when 1 with the project's client: a publisher that has gone silent
+// With the project's client, a publisher that has gone silent
 // for -takeover-idle is replaced by a new one at once; players of every
 // protocol stay on their connection and go on with the new publisher's
 // frames, from a keyframe, timestamps rebased to continue (the newcomer
