@@ -93,6 +93,17 @@ func (t *connTracker) recover(c net.Conn) {
 	}
 }
 
+// recoverSession is recover for a player's read-side goroutine, whose
+// connection may be an HTTP/2 stream (not a connection of its own): a
+// panic there runs stop, which ends the player and so its connection
+// or stream.
+func (t *connTracker) recoverSession(remote string, stop func()) {
+	if v := recover(); v != nil {
+		t.log.Error("panic in session", "remote", remote, "panic", v, "stack", string(debug.Stack()))
+		stop()
+	}
+}
+
 // track registers a connection, enforcing the connection limits.
 func (t *connTracker) track(c net.Conn) bool {
 	ip := remoteIP(c)

@@ -137,6 +137,19 @@ func newSessionID(proto string, n uint64) string {
 	return strings.ToUpper(proto) + "-" + string(b[:])
 }
 
+// newDetachedSession registers session id (from sessionID) that has no
+// connection of its own (an HLS viewer, whose requests come on any
+// connection; a player on an HTTP/2 stream, which shares its connection);
+// its bytes are counted by whoever serves it, in outCounter.
+func (h *Hub) newDetachedSession(id, proto, remote string, closeFn func()) *sessionInfo {
+	s := &sessionInfo{ID: id, Protocol: proto,
+		RemoteAddr: remote, Started: time.Now(), closeFn: closeFn}
+	h.mu.Lock()
+	h.sessions[s.ID] = s
+	h.mu.Unlock()
+	return s
+}
+
 func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Lock()
 	delete(h.sessions, s.ID)
@@ -197,6 +210,7 @@ type Stream struct {
 	changed chan struct{} // closed and replaced when ring changes
 	players map[*player]struct{}
 	pubAt   time.Time
+	keepers int // holders that keep the stream between publications (keepStream)
 
 	// the timeline across publications (takeover.go)
 	clock *pubClock                // the current publication's
@@ -221,6 +235,27 @@ func (h *Hub) streamLocked(app, name string) *Stream {
 		h.streams[path] = s
 	}
 	return s
+}
+
+// keepStream returns the stream app/name (creating it) and keeps it in
+// the hub, with or without a publisher, until letGo: a consumer that
+// outlives publications (an HLS muxer) holds it this way.
+func (h *Hub) keepStream(app, name string) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.streamLocked(app, name)
+	s.mu.Lock()
+	s.keepers++
+	s.mu.Unlock()
+	return s
+}
+
+// letGo undoes one keepStream.
+func (s *Stream) letGo() {
+	s.mu.Lock()
+	s.keepers--
+	s.mu.Unlock()
+	s.hub.collect(s)
 }
 
 // lookup returns the stream at path or nil.
@@ -314,7 +349,7 @@ func (h *Hub) collect(s *Stream) {
 	defer h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ring == nil && len(s.players) == 0 && h.streams[s.Path] == s {
+	if s.ring == nil && len(s.players) == 0 && s.keepers == 0 && h.streams[s.Path] == s {
 		delete(h.streams, s.Path)
 	}
 }
@@ -368,10 +403,12 @@ func (s *Stream) playerList() []*player {
 	return ps
 }
 
+// playerCount counts the stream's players, and the holders that keep it
+// for players of their own (an HLS muxer, keepStream).
 func (s *Stream) playerCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.players)
+	return len(s.players) + s.keepers
 }
 
 // waitRing waits until the stream has a publication other than prev.
