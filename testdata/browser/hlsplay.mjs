@@ -40,13 +40,19 @@ window.play = (mode, url, seconds) => new Promise((resolve) => {
   const v = old.cloneNode(); old.replaceWith(v);
   const errors = [];
   const canPlay = v.canPlayType("application/vnd.apple.mpegurl");
-  let hls = null, lowLatency = false;
+  let hls = null, lowLatency = false, stalls = 0;
+  const warns = [];
   if (mode === "native") {
     v.src = url;
   } else {
     // a low-latency page lets hls.js catch up with the live edge
-    hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 });
-    hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) errors.push(d.type + " " + d.details); });
+    const t0 = performance.now(), note = (...a) => warns.push(((performance.now() - t0) / 1000).toFixed(2) + "s " + a.join(" "));
+    const logger = { trace() {}, debug() {}, log() {}, info() {}, warn: note, error: note };
+    hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5, debug: logger });
+    hls.on(Hls.Events.ERROR, (e, d) => {
+      if (d.fatal) errors.push(d.type + " " + d.details);
+      if (d.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) stalls++;
+    });
     hls.on(Hls.Events.LEVEL_UPDATED, (e, d) => { lowLatency = lowLatency || !!(d.details.partList && d.details.partList.length); });
     hls.loadSource(url);
     hls.attachMedia(v);
@@ -67,6 +73,7 @@ window.play = (mode, url, seconds) => new Promise((resolve) => {
                   advanced: first < 0 ? 0 : v.currentTime - first, frames,
                   width: v.videoWidth, height: v.videoHeight, errors, lowLatency,
                   latency: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : -1,
+                  targetLatency: hls ? hls.targetLatency : -1, stalls, warnings: warns.slice(0, 20),
                   mediaError: v.error ? v.error.code + " " + v.error.message : "" };
       if (hls) hls.destroy(); else { v.removeAttribute("src"); v.load(); }
       resolve(r);
