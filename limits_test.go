@@ -147,6 +147,23 @@ func (lc *liveCheck) fail(format string, args ...any) {
 	lc.mu.Unlock()
 }
 
+// playOn waits until the publisher has sent n more frames (at most 10 s):
+// the stream goes on after what the test did, whatever the machine's load.
+func (lc *liveCheck) playOn(n int) {
+	lc.mu.Lock()
+	want := lc.sent + n
+	lc.mu.Unlock()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		lc.mu.Lock()
+		sent := lc.sent
+		lc.mu.Unlock()
+		if sent >= want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // halt stops the publisher and, once the player has received the last
 // frame sent (or 5 s passed), the player.
 func (lc *liveCheck) halt() {
@@ -576,7 +593,7 @@ func TestMessageAndChunkStreamLimits(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(500 * time.Millisecond) // the stream plays on
+	lc.playOn(20) // the stream plays on
 	lc.check(t, 20)
 }
 
