@@ -882,7 +882,7 @@ func containsSlice(writes [][]byte, b []byte) bool {
 // status pages). No input may panic, and each gets a real status; a WS
 // upgrade to a path flvPath refuses gets 404; outside the status page,
 // /healthz, /metrics and the API no path that is neither an FLV nor an MP4
-// stream gets a 2xx; an API
+// stream nor an HLS URI gets a 2xx; an API
 // answer is an envelope whose success matches its status; and the request
 // leaves no session in the hub. (A HEAD answer's body is not checked: the
 // recorder keeps what net/http's server drops.) The recorder
@@ -905,14 +905,15 @@ func FuzzHTTPRequest(f *testing.F) {
 		code := rec.Code
 		_, _, flvOK := flvPath(path)
 		_, _, mp4OK := mediaPath(path, ".mp4")
+		_, hlsOK := parseHLSPath(path)
 		api := strings.HasPrefix(path, "/api/")
 		switch {
 		case code < 100 || code > 599:
 			t.Fatalf("status %d for %q", code, raw)
 		case ws && !flvOK && code != http.StatusNotFound:
 			t.Fatalf("WS upgrade to %q: %d, want 404", path, code)
-		case code < 300 && !flvOK && !mp4OK && !api && path != "/" && path != "/healthz" && path != "/metrics":
-			t.Fatalf("%s %q: %d for a path flvPath refuses", req.Method, path, code)
+		case code < 300 && !flvOK && !mp4OK && !hlsOK && !api && path != "/" && path != "/healthz" && path != "/metrics":
+			t.Fatalf("%s %q: %d for a path no route takes", req.Method, path, code)
 		}
 		if api && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 			var env struct{ Success *bool }

@@ -235,13 +235,16 @@ func httpSeeds() []string {
 		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /api/v1/streams HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /live/cam.mp4 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /live/cam/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /live/cam/e1/media.m3u8?session=x HTTP/1.1\r\nHost: x\r\n\r\n",
 	}
 }
 
 // FuzzHTTPPath parses a request and serves it (hijacking, which the
 // recorder cannot do, is where players stop): nothing panics, flvPath
 // accepts only safe names that rebuild the path, and a path that is
-// neither .flv nor .mp4 never gets a 2xx.
+// neither .flv nor .mp4 nor an HLS URI never gets a 2xx.
 func FuzzHTTPPath(f *testing.F) {
 	for _, s := range httpSeeds() {
 		f.Add(s)
@@ -261,8 +264,9 @@ func FuzzHTTPPath(f *testing.F) {
 		srv.serveFLVRoute(w, req) // the FLV route alone
 		_, _, flv := flvPath(req.URL.Path)
 		_, _, mp4 := mediaPath(req.URL.Path, ".mp4")
-		if !flv && !mp4 && req.URL.Path != "/" && w.Code < 300 {
-			t.Fatalf("%s %q: %d for a path flvPath and mediaPath refuse", req.Method, req.URL.Path, w.Code)
+		_, hls := parseHLSPath(req.URL.Path)
+		if !flv && !mp4 && !hls && req.URL.Path != "/" && w.Code < 300 {
+			t.Fatalf("%s %q: %d for a path flvPath, mediaPath and parseHLSPath refuse", req.Method, req.URL.Path, w.Code)
 		}
 	})
 }
