@@ -87,9 +87,14 @@ func (t *connTracker) serve(c net.Conn, handle func(net.Conn)) {
 // closes only that connection.
 func (t *connTracker) recover(c net.Conn) {
 	if v := recover(); v != nil {
-		t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-		c.Close()
+		t.panicked(c, v)
 	}
+}
+
+// panicked logs a panic recovered in one of c's goroutines and closes c.
+func (t *connTracker) panicked(c net.Conn, v any) {
+	t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+	c.Close()
 }
 
 // track registers a connection, enforcing the connection limits.

@@ -3,11 +3,11 @@
 // per frame and player, one non-blocking gathered write of bytes built
 // once (wireSink.tryFrames), no goroutine wake-up, no timer, no
 // allocation. Players are split into shards, one per worker. A write that
-// would block, fails, or meets a filter hands the player back to its own
-// goroutine (player.idle in hub.go), with its cursor; that goroutine
-// finishes the frame the write stopped in (sleeping while the socket takes
-// it) and applies the slow-player policy; once caught up it attaches
-// again. So the publisher never waits for a player, and a slow player
+// would block, fails, or meets a filter hands the player back, with its
+// cursor, to a goroutine of its own (player.resume in hub.go: a parked
+// player has none); that goroutine finishes the frame the write stopped
+// in (sleeping while the socket takes it) and applies the slow-player
+// policy; once caught up it attaches again and ends. So the publisher never waits for a player, and a slow player
 // costs no more than a fast one: its cursor, in the same ring.
 package main
 
@@ -82,17 +82,19 @@ func (fo *fanout) attach(p *player, c cursor) *fanShard {
 	return sh
 }
 
-// detach takes p out of the shard (a no-op when the worker already
-// handed it back).
-func (sh *fanShard) detach(p *player) {
+// detach takes p out of the shard and returns its seat; false when the
+// worker already handed it back. Whoever takes a player out of a shard
+// (the worker, or detach) resumes it.
+func (sh *fanShard) detach(p *player) (seat, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for i := range sh.seats {
-		if sh.seats[i].p == p {
+		if s := sh.seats[i]; s.p == p {
 			sh.remove(i)
-			return
+			return s, true
 		}
 	}
+	return seat{}, false
 }
 
 func (sh *fanShard) remove(i int) {
@@ -142,7 +144,7 @@ func (sh *fanShard) pass(r *gopRing, closed bool) {
 			if errors.Is(err, errWouldBlock) || errors.Is(err, errHandBack) {
 				err = nil
 			}
-			s.p.kick <- handBack{seq: s.seq, hdrs: s.hdrs, err: err} // cap 1, and only the worker sends
+			s.p.resume(handBack{seq: s.seq, hdrs: s.hdrs, err: err})
 			sh.remove(i)
 		}
 		clear(win.frames)

@@ -147,6 +147,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 	// connection state and the request go with it: a player holds only its
 	// connection, a small reader of its own and goroutines of its own.
 	go func() {
+		defer s.conns.recover(conn)
 		defer s.conns.end()
 		defer s.auth.done(req)
 		defer s.conns.untrack(conn)
@@ -303,8 +304,8 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 
 // runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
 // or no publisher comes for -play-wait (at first, and after one left).
-// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in its own
-// goroutine; it must stop the player when the client goes away. finish
+// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in
+// the calling goroutine; it must stop the player when the client goes away. finish
 // ends the connection (given why the player stopped) and must make watch
 // return; runFLVPlayer returns when both are done.
 func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
@@ -318,17 +319,22 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 	p.rewait = s.cfg.PlayWait.Duration
 	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
-	done := make(chan struct{})
-	go func() { defer close(done); defer s.conns.recover(conn); watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
-	err := p.run(s.cfg.PlayWait.Duration)
+	ended := make(chan struct{})
+	p.play(s.cfg.PlayWait.Duration, func(err error) {
+		defer close(ended)
+		p.stop()
+		if err != nil && !errors.Is(err, ErrPlayerClosed) {
+			log.Info("player ended", "reason", err)
+		}
+		finish(err)
+	}, func(v any) { s.conns.panicked(conn, v) })
+	// This goroutine is the read side; the player's run in goroutines of
+	// their own, none while it is caught up (player.play).
+	watch(p)
 	p.stop()
-	if err != nil && !errors.Is(err, ErrPlayerClosed) {
-		log.Info("player ended", "reason", err)
-	}
-	finish(err)
-	<-done
+	<-ended
 }
 
 // discardBufSize is the buffer discardUntilError reads into: a client
