@@ -22,8 +22,9 @@
 //
 // Field layout, and what goes beyond NMS:
 //   - Session objects add app and name (NMS leaves them out) and, for
-//     players, lagMs and drops; protocol is "rtmp", "flv" (HTTP-FLV) or
-//     "ws" (WebSocket-FLV, which NMS reports as "flv").
+//     players, lagMs and drops; protocol is "rtmp", "flv" (HTTP-FLV),
+//     "ws" (WebSocket-FLV, which NMS reports as "flv") or "mp4" (live
+//     fragmented MP4).
 //   - publisher.videoCodec / audioCodec are numbers as NMS reports them:
 //     the FLV CodecID / SoundFormat (7 H.264, 12 HEVC, 10 AAC, 2 MP3, ...),
 //     also when the codec came in an Enhanced RTMP FourCC tag; a codec
@@ -303,7 +304,7 @@ func writeServerMetrics(p *promWriter, snap *snapshot) {
 	for i, f := range [3][2]string{{"rtmphub_sessions", "Open sessions (connections)."},
 		{"rtmphub_publishers", "Sessions publishing a stream."}, {"rtmphub_players", "Sessions playing a stream."}} {
 		p.family(f[0], "gauge", f[1])
-		for _, proto := range []string{"rtmp", "flv", "ws"} {
+		for _, proto := range playerProtocols {
 			p.sample(f[0], float64(byProto[proto][i]), "protocol", proto)
 		}
 	}
@@ -382,7 +383,7 @@ func writeStreamMetrics(p *promWriter, snap *snapshot) {
 				p.sample(m.name, m.value(v, ""), "app", v.App, "name", v.Name)
 				continue
 			}
-			for _, proto := range []string{"rtmp", "flv", "ws"} {
+			for _, proto := range playerProtocols {
 				p.sample(m.name, m.value(v, proto), "app", v.App, "name", v.Name, "protocol", proto)
 			}
 		}
@@ -399,6 +400,12 @@ var statusPage string
 // set), so that the page shows the streams before its first fetch.
 const statusInitialMark = "/*INITIAL*/null"
 
+// statusRTMPPortMark is replaced by the RTMP port, for the play URLs.
+const statusRTMPPortMark = "/*RTMPPORT*/1935"
+
+// playerProtocols are the protocols the metrics count players of.
+var playerProtocols = []string{"rtmp", "flv", "ws", "mp4"}
+
 func (a *api) statusPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -411,6 +418,11 @@ func (a *api) statusPage(w http.ResponseWriter, r *http.Request) {
 		// json.Marshal escapes <, > and &, so the JSON cannot end the script
 		initial, _ := json.Marshal(map[string]any{"streams": snap.streams, "sessions": snap.sessions, "stats": snap.stats})
 		page = strings.Replace(page, statusInitialMark, string(initial), 1)
+	}
+	if rtmp, _ := a.addrs(); rtmp != "" {
+		if _, port, err := net.SplitHostPort(rtmp); err == nil {
+			page = strings.Replace(page, statusRTMPPortMark, port, 1)
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

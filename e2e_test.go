@@ -165,7 +165,7 @@ func TestMalformedInputIsolated(t *testing.T) {
 	// NMS 4.4.3 crashes on the first one; here it is a valid path whose
 	// player waits for a publisher.
 	for p, want := range map[string]int{"/a.b/c.flv": 200, "/x": 404, "/live/a/b.flv": 404,
-		"/live/..flv": 404, "/live/%2e%2e.flv": 404, "/live/a%2Fb.flv": 404, "/live/c.mp4": 404} {
+		"/live/..flv": 404, "/live/%2e%2e.flv": 404, "/live/a%2Fb.flv": 404, "/live/c.mkv": 404} {
 		if code, err := httpGet(srv, p); code != want {
 			t.Errorf("GET %s: %d %v, want %d", p, code, err, want)
 		}

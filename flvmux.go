@@ -418,6 +418,11 @@ type TagInfo struct {
 	Tracks TrackSet // every trackId of a multitrack message; empty otherwise (then the message is the default track 0)
 	CTS    int32    // composition time offset in ms (legacy AVC/HEVC NALU; Ex CodedFrames of avc1, hvc1, vvc1)
 	Config []byte   // sequence headers: the configuration record (avcC, hvcC, av1C, vpcC, AudioSpecificConfig, OpusHead, "fLaC"+STREAMINFO...), a sub-slice of the data
+	// DataOff is where the first track's coded data (or Config) starts in
+	// the tag body: after the (Ex)TagHeader, FourCC, track header, ModEx
+	// blocks and the SI24 CompositionTime of avc1/hvc1/vvc1 CodedFrames.
+	// An offset, not a slice, so that it survives a copy of the payload.
+	DataOff int
 }
 
 // TrackSet is a set of Enhanced RTMP trackIds (UI8): a 256-bit bitmap, so
@@ -653,9 +658,13 @@ func (t avMultitrackType) String() string {
 // shortfall is kept in err and later reads return zero values, so a parser
 // reads a run of fields and checks err once.
 type flvCursor struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	size int // length of the whole body, for offset
 }
+
+// offset is how many bytes of the body have been read.
+func (c *flvCursor) offset() int { return c.size - len(c.b) }
 
 // take returns the next n bytes (capacity n, so appends cannot spill).
 func (c *flvCursor) take(n int, field string) []byte {
@@ -723,7 +732,7 @@ func (c *flvCursor) rest() []byte { return c.take(len(c.b), "") }
 // An empty audio body is the RTMP "silence" message: zero TagInfo, no error.
 // Script and other tag types are not classified (zero TagInfo, no error).
 func ClassifyTag(t TagType, data []byte) (TagInfo, error) {
-	c := &flvCursor{b: data}
+	c := &flvCursor{b: data, size: len(data)}
 	switch {
 	case t == TagVideo && len(data) > 0 && data[0]&0x80 != 0: // IsExHeader UB[1]
 		return classifyExVideo(c)
@@ -749,7 +758,7 @@ func classifyAudio(c *flvCursor) (TagInfo, error) {
 	if format == 12 || format == 13 {
 		return TagInfo{}, FLVError(fmt.Sprintf("reserved SoundFormat %d", format))
 	}
-	info := TagInfo{Codec: legacySoundFormats[format]}
+	info := TagInfo{Codec: legacySoundFormats[format], DataOff: c.offset()}
 	if format != soundFormatAAC {
 		return info, nil
 	}
@@ -758,10 +767,12 @@ func classifyAudio(c *flvCursor) (TagInfo, error) {
 	case c.err != nil:
 		return TagInfo{}, c.err
 	case pt == aacSequenceHeader:
+		info.DataOff = c.offset()
 		info.Flags, info.Config = FlagSeqHeader, c.rest()
 	case pt != aacRaw:
 		return TagInfo{}, FLVError(fmt.Sprintf("reserved AACPacketType %d", pt))
 	}
+	info.DataOff = c.offset()
 	return info, nil
 }
 
@@ -775,7 +786,7 @@ func classifyVideo(c *flvCursor) (TagInfo, error) {
 	ft := videoFrameType(b >> 4)
 	// CodecID UB[4]: 2 H.263, 3 screen, 4 VP6, 5 VP6 alpha, 6 screen v2, 7 AVC, 12 HEVC
 	id := b & 0x0f
-	info := TagInfo{Codec: legacyVideoCodecs[id]}
+	info := TagInfo{Codec: legacyVideoCodecs[id], DataOff: c.offset()}
 	switch {
 	case info.Codec == CodecUnknown:
 		return TagInfo{}, FLVError(fmt.Sprintf("reserved CodecID %d", id))
@@ -804,6 +815,7 @@ func classifyAVC(c *flvCursor, ft videoFrameType, info TagInfo) (TagInfo, error)
 	if c.err != nil {
 		return TagInfo{}, c.err
 	}
+	info.DataOff = c.offset()
 	switch pt {
 	case avcSequenceHeader:
 		info.Flags, info.Config = FlagSeqHeader, c.rest()
@@ -877,6 +889,7 @@ type exTrack struct {
 	id     uint8
 	fourCC uint32
 	data   []byte
+	off    int // where data starts in the tag body
 }
 
 // readTrack reads one track: [FourCC (ManyTracksManyCodecs)] trackId UI8
@@ -885,7 +898,7 @@ type exTrack struct {
 func (c *flvCursor) readTrack(h *exHeader) exTrack {
 	t := exTrack{fourCC: h.fourCC}
 	if !h.multitrack {
-		t.data = c.rest()
+		t.off, t.data = c.offset(), c.rest()
 		return t
 	}
 	if h.tracks == avManyTracksManyCodecs {
@@ -894,12 +907,12 @@ func (c *flvCursor) readTrack(h *exHeader) exTrack {
 	t.id = c.u8("trackId")
 	h.ids.add(t.id)
 	if h.tracks == avOneTrack {
-		t.data = c.rest()
+		t.off, t.data = c.offset(), c.rest()
 		return t
 	}
 	// sizeOfTrack counts the bytes after itself, up to the next track
 	size := int(c.u24("sizeOfTrack"))
-	t.data = c.take(size, "track data")
+	t.off, t.data = c.offset(), c.take(size, "track data")
 	return t
 }
 
@@ -938,7 +951,7 @@ func classifyExVideo(c *flvCursor) (TagInfo, error) {
 
 // exVideoInfo classifies an Ex video message from its first track.
 func exVideoInfo(ft videoFrameType, h *exHeader, t exTrack) (TagInfo, error) {
-	info := TagInfo{Codec: videoCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id}
+	info := TagInfo{Codec: videoCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id, DataOff: t.off}
 	if h.multitrack {
 		info.Flags, info.Tracks = FlagMultitrack, h.ids
 	}
@@ -958,6 +971,7 @@ func exVideoInfo(ft videoFrameType, h *exHeader, t exTrack) (TagInfo, error) {
 			if info.CTS = c.si24("CompositionTime"); c.err != nil {
 				return TagInfo{}, c.err
 			}
+			info.DataOff += 3
 		}
 	case videoSequenceEnd:
 		info.Flags |= FlagSeqEnd
@@ -984,7 +998,7 @@ func classifyExAudio(c *flvCursor) (TagInfo, error) {
 	if c.err != nil {
 		return TagInfo{}, c.err
 	}
-	info := TagInfo{Codec: audioCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id}
+	info := TagInfo{Codec: audioCodecOf(t.fourCC), FourCC: t.fourCC, Track: t.id, DataOff: t.off}
 	if h.multitrack {
 		info.Flags, info.Tracks = FlagMultitrack, h.ids
 	}

@@ -235,8 +235,8 @@ func httpSeeds() []string {
 
 // FuzzHTTPPath parses a request and serves it (hijacking, which the
 // recorder cannot do, is where players stop): nothing panics, flvPath
-// accepts only safe names that rebuild the path, and a refused path never
-// gets a 2xx.
+// accepts only safe names that rebuild the path, and a path that is
+// neither .flv nor .mp4 never gets a 2xx.
 func FuzzHTTPPath(f *testing.F) {
 	for _, s := range httpSeeds() {
 		f.Add(s)
@@ -254,8 +254,10 @@ func FuzzHTTPPath(f *testing.F) {
 		srv.http.Handler.ServeHTTP(httptest.NewRecorder(), req) // the whole router
 		w := httptest.NewRecorder()
 		srv.serveFLVRoute(w, req) // the FLV route alone
-		if _, _, ok := flvPath(req.URL.Path); !ok && req.URL.Path != "/" && w.Code < 300 {
-			t.Fatalf("%s %q: %d for a path flvPath refuses", req.Method, req.URL.Path, w.Code)
+		_, _, flv := flvPath(req.URL.Path)
+		_, _, mp4 := mediaPath(req.URL.Path, ".mp4")
+		if !flv && !mp4 && req.URL.Path != "/" && w.Code < 300 {
+			t.Fatalf("%s %q: %d for a path flvPath and mediaPath refuse", req.Method, req.URL.Path, w.Code)
 		}
 	})
 }

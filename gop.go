@@ -51,6 +51,7 @@ const (
 	protoRTMP wireProto = iota // chunked RTMP message
 	protoFLV                   // FLV tag + PreviousTagSize (HTTP-FLV)
 	protoWS                    // RFC 6455 binary frame holding the FLV tag
+	protoMP4                   // moof + mdat header and the sample (fmp4.go), built on first use
 )
 
 func (p wireProto) String() string {
@@ -61,6 +62,8 @@ func (p wireProto) String() string {
 		return "flv"
 	case protoWS:
 		return "ws"
+	case protoMP4:
+		return "mp4"
 	}
 	return "unknown"
 }
@@ -99,6 +102,16 @@ type Frame struct {
 	// timestamp, built on first use by an RTMP player joining here.
 	joinOnce sync.Once
 	joinRTMP [][]byte
+
+	// Delta is the time in ms since the previous coded frame of the same
+	// type in the ring (0 for the first): the MP4 sample duration.
+	Delta uint32
+
+	// The MP4 wire form (moof + mdat header, then the sample: fmp4.go),
+	// built on first use, so streams without MP4 players pay nothing.
+	mp4Once sync.Once
+	mp4Out  [][]byte
+	mp4Len  int
 }
 
 // wireMax bounds a frame's framing bytes: a fmt-0 chunk header with an
@@ -113,6 +126,9 @@ const wireMax = 16 + 5 + 10 + flvTagHeaderLen + 4
 func newFrame(t TagType, ts uint32, info TagInfo, payload []byte) *Frame {
 	if cap(payload)-len(payload) > len(payload)/8 {
 		payload = slices.Clone(payload)
+		if info.Config != nil && info.DataOff+len(info.Config) <= len(payload) { // point it into the copy the frame keeps
+			info.Config = payload[info.DataOff : info.DataOff+len(info.Config)]
+		}
 	}
 	f := &Frame{Type: t, Timestamp: ts, Info: info, Payload: payload}
 	m := Message{Type: MessageType(t), StreamID: mediaStreamID, Timestamp: ts, Payload: payload}
@@ -197,11 +213,20 @@ func csidFor(t TagType) uint32 {
 // appendWire appends the frame's ready-made slices for proto to bufs. No
 // encoding happens here: this is the whole per-player cost of a frame.
 func (f *Frame) appendWire(bufs [][]byte, proto wireProto) [][]byte {
+	if proto == protoMP4 {
+		return append(bufs, f.mp4Wire()...)
+	}
 	return append(bufs, f.out[proto]...)
 }
 
 // wireLen is the number of bytes appendWire adds.
-func (f *Frame) wireLen(proto wireProto) int { return f.outLen[proto] }
+func (f *Frame) wireLen(proto wireProto) int {
+	if proto == protoMP4 {
+		f.mp4Wire()
+		return f.mp4Len
+	}
+	return f.outLen[proto]
+}
 
 func (f *Frame) isKey() bool { return f.Type == TagVideo && f.Info.Flags&FlagKeyframe != 0 }
 
@@ -249,11 +274,12 @@ type headerSet struct {
 	frames   []*Frame
 	hasAudio bool // the publication carries audio (header or frame seen)
 	hasVideo bool
+	mp4c     *mp4Cache // the MP4 init segment of frames, built on first use (fmp4.go)
 }
 
 // with returns a copy of h with f added, replacing what it replaces.
 func (h *headerSet) with(f *Frame) *headerSet {
-	n := &headerSet{hasAudio: h.hasAudio, hasVideo: h.hasVideo}
+	n := &headerSet{hasAudio: h.hasAudio, hasVideo: h.hasVideo, mp4c: &mp4Cache{}}
 	n.frames = make([]*Frame, 0, len(h.frames)+1)
 	placed := false
 	if f.Type == TagScript {
@@ -320,6 +346,8 @@ type gopRing struct {
 	hasPrev bool
 	bytes   int // payload bytes held, for stats
 	hdrs    *headerSet
+	lastTS  [2]uint32 // timestamp of the last coded audio [0] and video [1] frame
+	hasTS   [2]bool
 	// Multitrack: only keyframes of the main video track (the lowest
 	// trackId of the first keyframe) open GOPs; keyframes of other tracks
 	// at the same timestamp just before one join its GOP (keyGroup).
@@ -360,6 +388,7 @@ func (r *gopRing) append(f *Frame) {
 	}
 	r.buf[f.Seq%ringCap] = f
 	r.head++
+	r.noteDelta(f)
 	r.bytes += len(f.Payload)
 	r.noteVideo(f)
 	close(r.wake)
@@ -373,6 +402,22 @@ func (r *gopRing) updateHeaders(f *Frame) {
 	} else {
 		r.hdrs = r.hdrs.withMedia(f.Type)
 	}
+}
+
+// noteDelta records in f the time since the previous coded frame of its
+// type (main track only: the frames an MP4 player gets).
+func (r *gopRing) noteDelta(f *Frame) {
+	i := 0
+	switch {
+	case f.isHeader() || f.Info.Flags&(FlagSeqEnd|FlagCommand|FlagMultitrack) != 0 || f.Type == TagScript:
+		return
+	case f.Type == TagVideo:
+		i = 1
+	}
+	if r.hasTS[i] {
+		f.Delta = f.Timestamp - r.lastTS[i]
+	}
+	r.lastTS[i], r.hasTS[i] = f.Timestamp, true
 }
 
 // noteVideo opens a GOP at a keyframe of the main video track, or at the

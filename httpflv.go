@@ -6,8 +6,13 @@
 // "Upgrade: websocket" (RFC 6455 section 4) carries the very same bytes as
 // binary messages: the FLV header in one, then one message per tag.
 //
-// Both are hub players (hub.go): they read the publication's GOP ring and
-// write the FLV bytes built once per frame (Frame.appendWire). The
+// GET /{app}/{name}.mp4 answers with a live fragmented MP4 (ISO/IEC
+// 14496-12: the init segment, then one moof+mdat per frame, fmp4.go) that
+// a plain <video src> plays; it ends when the publication ends or its
+// codecs change (a progressive file cannot change its moov).
+//
+// All are hub players (hub.go): they read the publication's GOP ring and
+// write the bytes built once per frame (Frame.appendWire). The
 // response is written on the hijacked TCP connection, close-delimited
 // (RFC 9112 section 6.3), so a batch of tags leaves in one gathered write.
 package main
@@ -42,7 +47,10 @@ func (s *Server) httpHandler() http.Handler {
 }
 
 // flvPath parses "/{app}/{name}.flv" into app and name.
-func flvPath(p string) (app, name string, ok bool) {
+func flvPath(p string) (app, name string, ok bool) { return mediaPath(p, ".flv") }
+
+// mediaPath parses "/{app}/{name}{ext}" into app and name.
+func mediaPath(p, ext string) (app, name string, ok bool) {
 	rest, found := strings.CutPrefix(p, "/")
 	if !found {
 		return "", "", false
@@ -51,7 +59,7 @@ func flvPath(p string) (app, name string, ok bool) {
 	if !found {
 		return "", "", false
 	}
-	name, found = strings.CutSuffix(file, ".flv")
+	name, found = strings.CutSuffix(file, ext)
 	if !found || !validName(app) || !validName(name) {
 		return "", "", false
 	}
@@ -92,10 +100,15 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCORS(w.Header())
+	proto, contentType := "flv", "video/x-flv"
 	app, name, ok := flvPath(r.URL.Path)
+	if !ok && !isWSUpgrade(r) {
+		proto, contentType = "mp4", "video/mp4"
+		app, name, ok = mediaPath(r.URL.Path, ".mp4")
+	}
 	if !ok {
 		s.log.Info("http: bad path", "path", truncate(r.URL.Path, 80), "remote", r.RemoteAddr)
-		http.Error(w, "not found: expected /{app}/{name}.flv", http.StatusNotFound)
+		http.Error(w, "not found: expected /{app}/{name}.flv or .mp4", http.StatusNotFound)
 		return
 	}
 	switch r.Method {
@@ -103,11 +116,14 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 		setPreflight(w.Header(), r)
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodHead: // the GET's headers; no player, no body
-		w.Header().Set("Content-Type", "video/x-flv")
+		w.Header().Set("Content-Type", contentType)
 		setNoCache(w.Header())
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
-		s.serveFLVPlayer(w, r, app, name)
+		if proto == "flv" && isWSUpgrade(r) {
+			proto = "ws"
+		}
+		s.serveFLVPlayer(w, r, proto, app, name)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -115,12 +131,8 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveFLVPlayer authorizes the player, then hands the connection to an
-// HTTP-FLV or WS-FLV player.
-func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, name string) {
-	proto := "flv"
-	if isWSUpgrade(r) {
-		proto = "ws"
-	}
+// HTTP-FLV, WS-FLV or MP4 player (proto "flv", "ws", "mp4").
+func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, app, name string) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	id := s.hub.sessionID(proto)
 	req := authRequest{Action: "play", Protocol: proto, App: app, Name: name, Query: r.URL.RawQuery, ClientIP: host, ID: id}
@@ -134,8 +146,11 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, app, nam
 		return
 	}
 	hijack, play := s.hijackHTTPPlayer, s.playHTTP
-	if proto == "ws" {
+	switch proto {
+	case "ws":
 		hijack, play = s.hijackWSPlayer, s.playWS
+	case "mp4":
+		hijack, play = s.hijackMP4Player, s.playMP4
 	}
 	conn, br, ok := hijack(w, r)
 	if !ok {
@@ -175,13 +190,26 @@ const flvResponseHeader = "HTTP/1.1 200 OK\r\n" +
 // that reader would keep net/http's connection state and 8 KB of its
 // buffers alive for as long as the player plays.
 func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, bool) {
+	return s.hijackWithHead(w, flvResponseHeader)
+}
+
+// mp4ResponseHeader is flvResponseHeader for the live MP4 (RFC 4337
+// registers video/mp4).
+var mp4ResponseHeader = strings.Replace(flvResponseHeader, "video/x-flv", "video/mp4", 1)
+
+func (s *Server) hijackMP4Player(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, bool) {
+	return s.hijackWithHead(w, mp4ResponseHeader)
+}
+
+// hijackWithHead takes the connection and writes the response head.
+func (s *Server) hijackWithHead(w http.ResponseWriter, head string) (net.Conn, io.Reader, bool) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.log.Warn("http: hijack", "err", err)
 		return nil, nil, false
 	}
 	conn.SetDeadline(time.Time{})
-	if _, err := io.WriteString(conn, flvResponseHeader); err != nil {
+	if _, err := io.WriteString(conn, head); err != nil {
 		s.conns.untrack(conn)
 		conn.Close()
 		return nil, nil, false
@@ -194,6 +222,15 @@ func (s *Server) hijackHTTPPlayer(w http.ResponseWriter, r *http.Request) (net.C
 type flvTarget struct{ id, app, name string }
 
 func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
+	s.playHTTPAs(protoFLV, conn, r, to)
+}
+
+func (s *Server) playMP4(conn net.Conn, r io.Reader, to flvTarget) {
+	s.playHTTPAs(protoMP4, conn, r, to)
+}
+
+// playHTTPAs runs an HTTP-FLV or MP4 player on a hijacked connection.
+func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvTarget) {
 	var wmu writeLock
 	watch := func(p *player) {
 		// the client sends nothing after its request: a read that ends
@@ -204,7 +241,7 @@ func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
 	finish := func(error) { conn.Close() }
-	s.runFLVPlayer(conn, protoFLV, &wmu, to, watch, finish)
+	s.runFLVPlayer(conn, proto, &wmu, to, watch, finish)
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -317,6 +354,11 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 	p.startFn = flvStart(p)
 	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
 	p.rewait = s.cfg.PlayWait.Duration
+	if proto == protoMP4 {
+		// the init segment is its header step (fmp4.go); its timeline
+		// and moov cannot go on with another publication
+		p.startFn, p.endFn = func(*headerSet, bool) error { return nil }, nil
+	}
 	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)

@@ -465,7 +465,17 @@ func (s *Server) RTMPAddr() string { return s.rtmpLn.Addr().String() }
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // addrs is what the API reports of the bound addresses.
-func (s *Server) addrs() (rtmp, http string) { return s.RTMPAddr(), s.HTTPAddr() }
+// addrs is RTMPAddr and HTTPAddr, "" for a listener not open (a server
+// built for a test without them).
+func (s *Server) addrs() (rtmp, http string) {
+	if s.rtmpLn != nil {
+		rtmp = s.RTMPAddr()
+	}
+	if s.httpLn != nil {
+		http = s.HTTPAddr()
+	}
+	return rtmp, http
+}
 
 // validName reports whether an app or stream name is safe: a restricted
 // alphabet, no path separators, not "." and no ".." anywhere.

@@ -57,6 +57,7 @@ type wireSink struct {
 	direct bool // w bypasses the connection's Write: the fan-out may write, sent counts
 	lock   *writeLock
 	hub    *Hub
+	mp4    *mp4State // protoMP4: the init segment sent (fmp4.go)
 
 	// sent counts the bytes a direct writer wrote (the counted socket of
 	// stats.go does not see them), here, whose memory a write touches
@@ -69,6 +70,9 @@ type wireSink struct {
 func newWireSink(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, lock *writeLock) *wireSink {
 	capSendBuffer(c)
 	ws := &wireSink{proto: proto, lock: lock, hub: h}
+	if proto == protoMP4 {
+		ws.mp4 = &mp4State{}
+	}
 	ws.w, ws.direct = newFrameWriter(c, h.cfg.WriteTimeout.Duration)
 	sess.playerOut.Store(&ws.sent)
 	return ws
@@ -111,6 +115,13 @@ func capSendBuffer(c any) {
 // shared per keyframe; only a join without a keyframe encodes its own,
 // once.
 func (ws *wireSink) sendHeaders(h *headerSet, key *Frame, ts uint32, skip func(*Frame) bool, s *batchBuf) error {
+	if ws.mp4 != nil { // the init segment, once
+		init, err := ws.mp4.accept(h)
+		if err != nil || init == nil {
+			return err
+		}
+		return ws.writeBufs([][]byte{init})
+	}
 	if len(h.frames) == 0 {
 		return nil
 	}
@@ -145,6 +156,12 @@ func (ws *wireSink) sendHeaders(h *headerSet, key *Frame, ts uint32, skip func(*
 // it does; the frames after it are not sent (see sink), so that a slow
 // player keeps at most one frame alive that the ring has let go.
 func (ws *wireSink) sendFrames(frames []*Frame, s *batchBuf) (int, error) {
+	if ws.mp4 != nil { // up to a codec change
+		var err error
+		if frames, err = ws.mp4.cut(frames); err != nil {
+			return 0, err
+		}
+	}
 	bufs := s.bufs[:0]
 	for _, f := range frames {
 		bufs = f.appendWire(bufs, ws.proto)
@@ -175,6 +192,9 @@ func (ws *wireSink) sendFrames(frames []*Frame, s *batchBuf) (int, error) {
 // of counts as sent: its rest is left in the write lock, and whoever
 // takes the lock next finishes it.
 func (ws *wireSink) tryFrames(frames []*Frame, bufs *[][]byte) (n, sent int, err error) {
+	if ws.mp4 != nil && !ws.mp4.same(frames) {
+		return 0, 0, errHandBack // new headers: the goroutine checks the init segment
+	}
 	if !ws.lock.tryLock() {
 		return 0, 0, errWouldBlock
 	}
