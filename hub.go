@@ -3,7 +3,7 @@
 // protocol run the same loop, player.run, over the same ring and the same
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
 // protocol's start/end messages differ. A player that has caught up is
-// written by the publication's fan-out workers (fanout, one per CPU) with
+// written by the publication's fan-out workers (fanout, up to one per CPU) with
 // one non-blocking gathered write per batch, as an event loop would, so that a
 // frame costs no goroutine wake-up per player; its own goroutine takes
 // over again for anything that may wait (a full socket, a slow player).

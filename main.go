@@ -32,7 +32,7 @@
 //	  -> Stream.append           hub.go            frame counters
 //	  -> gopRing.append          gop.go            the GOP ring: held for late joiners,
 //	                                               wakes the fan-out
-//	  -> fanout.work             fanout.go         one worker per CPU and stream
+//	  -> fanout.work             fanout.go         up to one worker per CPU and stream
 //	  -> fanShard.pass           fanout.go         the ring read once per pass
 //	                                               (gopRing.window) for all its players
 //	  -> fanShard.push           fanout.go         caught-up players
