@@ -336,8 +336,17 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	ws.closeSent = op == WSClose
 	ws.conn.SetWriteDeadline(time.Now().Add(ws.timeout))
 	_, err := ws.conn.Write(appendWSFrame(nil, op, payload))
+	if ws.closeSent {
+		// Section 5.5.1: no data frame after a close frame. The media
+		// writers (the fan-out's too) share this lock: from now on it
+		// fails for them, even before the player sees it stop.
+		ws.mu.shut(errWSCloseSent)
+	}
 	return err
 }
+
+// errWSCloseSent ends a WS-FLV player's media once its close frame is sent.
+var errWSCloseSent = errors.New("websocket close frame sent")
 
 // runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
 // or no publisher comes for -play-wait (at first, and after one left).
@@ -367,7 +376,7 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 	p.play(s.cfg.PlayWait.Duration, func(err error) {
 		defer close(ended)
 		p.stop()
-		if err != nil && !errors.Is(err, ErrPlayerClosed) {
+		if err != nil && !errors.Is(err, ErrPlayerClosed) && !errors.Is(err, errWSCloseSent) {
 			log.Info("player ended", "reason", err)
 		}
 		finish(err)
