@@ -72,9 +72,6 @@ import (
 // ---------------------------------------------------------------------------
 // HTTP: routes, the NMS envelope, the token
 
-// rtmphubVersion is what /api/v1/health and /api/v1/info report.
-const rtmphubVersion = "0.1.0"
-
 // api serves the JSON API, /metrics and the status page from the
 // sampler's snapshots, and the relay API from the relays.
 type api struct {

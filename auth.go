@@ -88,7 +88,8 @@ type authorizer struct {
 	mu      sync.Mutex
 	queue   []authRequest
 	running bool
-	dropped int // notifications dropped since the worker last took one
+	idle    chan struct{} // closed when the running worker ends
+	dropped int           // notifications dropped since the worker last took one
 }
 
 func newAuthorizer(cfg *Config, log *slog.Logger) *authorizer {
@@ -288,14 +289,33 @@ func (a *authorizer) done(r authRequest) {
 	}
 	a.queue = append(a.queue, r)
 	if !a.running {
-		a.running = true
-		go a.sendDone()
+		a.running, a.idle = true, make(chan struct{})
+		go a.sendDone(a.idle)
+	}
+}
+
+// flush waits until every queued on_done notification is sent (or
+// failed), for a graceful shutdown; it gives up when ctx ends.
+func (a *authorizer) flush(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		running, idle := a.running, a.idle
+		a.mu.Unlock()
+		if !running {
+			return nil
+		}
+		select {
+		case <-idle: // a new worker may have started since: look again
+		case <-ctx.Done():
+			return fmt.Errorf("on_done hooks not all sent: %w", ctx.Err())
+		}
 	}
 }
 
 // sendDone is the on_done worker: it sends queued notifications one at a
-// time and ends when the queue is empty.
-func (a *authorizer) sendDone() {
+// time and ends when the queue is empty (closing idle).
+func (a *authorizer) sendDone(idle chan struct{}) {
+	defer close(idle)
 	for {
 		a.mu.Lock()
 		if len(a.queue) == 0 {

@@ -879,8 +879,14 @@ func containsSlice(writes [][]byte, b []byte) bool {
 
 // FuzzHTTPRequest sends any request that net/http parses through the
 // server's whole HTTP routing (FLV paths, WebSocket handshakes, CORS,
-// status pages): no input may panic, and each gets a real status. The
-// recorder cannot be hijacked, so a request that would play fails there.
+// status pages). No input may panic, and each gets a real status; a WS
+// upgrade to a path flvPath refuses gets 404; outside the status page,
+// /healthz, /metrics and the API no path that is neither an FLV nor an MP4
+// stream gets a 2xx; an API
+// answer is an envelope whose success matches its status; and the request
+// leaves no session in the hub. (A HEAD answer's body is not checked: the
+// recorder keeps what net/http's server drops.) The recorder
+// cannot be hijacked, so a request that would play fails there.
 func FuzzHTTPRequest(f *testing.F) {
 	for _, c := range oddRequests {
 		f.Add([]byte(c.req))
@@ -893,10 +899,29 @@ func FuzzHTTPRequest(f *testing.F) {
 			return // refused by net/http before any of our code runs
 		}
 		req.RemoteAddr = "127.0.0.1:1"
+		ws, path := isWSUpgrade(req), req.URL.Path
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
-		if rec.Code < 100 || rec.Code > 599 {
-			t.Fatalf("status %d for %q", rec.Code, raw)
+		code := rec.Code
+		_, _, flvOK := flvPath(path)
+		_, _, mp4OK := mediaPath(path, ".mp4")
+		api := strings.HasPrefix(path, "/api/")
+		switch {
+		case code < 100 || code > 599:
+			t.Fatalf("status %d for %q", code, raw)
+		case ws && !flvOK && code != http.StatusNotFound:
+			t.Fatalf("WS upgrade to %q: %d, want 404", path, code)
+		case code < 300 && !flvOK && !mp4OK && !api && path != "/" && path != "/healthz" && path != "/metrics":
+			t.Fatalf("%s %q: %d for a path flvPath refuses", req.Method, path, code)
+		}
+		if api && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			var env struct{ Success *bool }
+			if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Success == nil || *env.Success != (code < 300) {
+				t.Fatalf("%s %q: %d with body %q", req.Method, path, code, rec.Body.Bytes())
+			}
+		}
+		if n := len(srv.hub.sessionList()); n != 0 {
+			t.Fatalf("%s %q left %d sessions in the hub", req.Method, path, n)
 		}
 	})
 }

@@ -368,22 +368,31 @@ func TestChunkStrings(t *testing.T) {
 }
 
 // FuzzChunkReader: any input ends in an error (EOF at the end), never a
-// panic, and never buffers more than it was given.
+// panic; the reader never consumes more than it was given, returns no
+// message above the limit, and reads the same messages and the same error
+// whether the bytes come in one piece or one byte at a time.
 func FuzzChunkReader(f *testing.F) {
 	for _, tc := range chunkGolden {
 		f.Add(tc.wire)
 	}
+	f.Add(chunkRow(f, "fmt1, fmt2 and fmt3 reuse the previous header").wire[:9]) // cut inside a header
 	f.Add(chunkFlood(70))
+	lim := ChunkLimits{MaxMessageSize: 1 << 16, MaxChunkStreams: 8}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := NewChunkReader(bytes.NewReader(data), ChunkLimits{MaxMessageSize: 1 << 20, MaxChunkStreams: 8})
-		for {
-			m, err := r.ReadMessage()
-			if err != nil {
-				break
+		r := NewChunkReader(bytes.NewReader(data), lim)
+		whole, err := readAll(r)
+		if r.BytesRead() > uint64(len(data)) {
+			t.Fatalf("read %d bytes of %d", r.BytesRead(), len(data))
+		}
+		for _, m := range whole {
+			if len(m.Payload) > int(lim.MaxMessageSize) || len(m.Payload) > len(data) {
+				t.Fatalf("message of %d bytes from %d bytes of input, limit %d", len(m.Payload), len(data), lim.MaxMessageSize)
 			}
-			if len(m.Payload) > len(data) {
-				t.Fatalf("message of %d bytes from %d bytes of input", len(m.Payload), len(data))
-			}
+		}
+		r1 := NewChunkReader(iotest.OneByteReader(bytes.NewReader(data)), lim)
+		split, err1 := readAll(r1)
+		if !sameMessages(whole, split) || fmt.Sprint(err) != fmt.Sprint(err1) || r.BytesRead() != r1.BytesRead() {
+			t.Fatalf("one piece: %d messages, %v; one byte at a time: %d messages, %v", len(whole), err, len(split), err1)
 		}
 	})
 }

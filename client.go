@@ -369,6 +369,11 @@ func (c *Client) StreamID() uint32 { return c.streamID.Load() }
 func (c *Client) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
 func (c *Client) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 
+// SetIdleTimeout makes a read fail once the server has sent no byte for d
+// (0: no limit), for relays that must notice a stalled server. It
+// replaces SetReadDeadline; only the reading goroutine may call it.
+func (c *Client) SetIdleTimeout(d time.Duration) { c.rc.setIdle(d) }
+
 // BytesRead is the number of bytes read from the server so far. Like
 // ReadMessage, only the reading goroutine may call it.
 func (c *Client) BytesRead() uint64 { return c.rc.bytesRead() }

@@ -31,7 +31,8 @@ type connTracker struct {
 	perIP   map[string]int
 	closing bool
 	wg      sync.WaitGroup
-	stop    chan struct{} // closed by shutdown: background loops end
+	stop    chan struct{} // closed by stopBackground: background loops end
+	stopped sync.Once
 }
 
 func newConnTracker(cfg *Config, log *slog.Logger, refuse *refusalLog) *connTracker {
@@ -182,14 +183,23 @@ func (t *connTracker) spawn(f func()) {
 	go func() { defer t.wg.Done(); f() }()
 }
 
+// stopAccepting makes track and begin refuse from now on; live connections go on
+// (a graceful shutdown's first step).
+func (t *connTracker) stopAccepting() {
+	t.mu.Lock()
+	t.closing = true
+	t.mu.Unlock()
+}
+
+// stopBackground closes stopping: relays, recordings and the sampler end.
+func (t *connTracker) stopBackground() { t.stopped.Do(func() { close(t.stop) }) }
+
 // shutdown refuses new connections, closes stopping and every live
 // connection; wait then waits for their goroutines.
 func (t *connTracker) shutdown() {
+	t.stopBackground()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.closing {
-		close(t.stop)
-	}
 	t.closing = true
 	for c := range t.conns {
 		c.Close()

@@ -76,6 +76,14 @@ func (c *cursor) resync(r *gopRing) (h *headerSet, key *Frame, resend bool) {
 	return h, key, h != c.lastHdrs
 }
 
+// rewind is resync for a cursor that has not sent a frame yet: it moves
+// to the oldest keyframe held (the slack GOP), not the newest.
+func (c *cursor) rewind(r *gopRing) (h *headerSet, key *Frame, resend bool) {
+	seq, h, key := r.oldestKey()
+	c.join(seq, key)
+	return h, key, h != c.lastHdrs
+}
+
 // arrival is the join point of the publication that was live when a
 // player attached to its stream, taken then (joinNow), not when the
 // player's goroutine first runs: frames that come in between are the

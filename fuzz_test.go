@@ -25,10 +25,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -73,6 +75,9 @@ func chunkSeeds() [][]byte {
 // an EOF, returns messages within the limits, and what it returns, chunked
 // again, reads back the same (reassembly is lossless).
 func FuzzChunkReassembly(f *testing.F) {
+	for _, g := range chunkGolden {
+		f.Add(g.wire)
+	}
 	for _, s := range chunkSeeds() {
 		f.Add(s)
 	}
@@ -265,7 +270,9 @@ func FuzzHTTPPath(f *testing.F) {
 // ---- FLV streams ----
 
 // FuzzFLVReader reads an FLV stream (header, then tags): no panic, tags
-// within the limit, errors typed or EOF.
+// within the limit, errors typed or EOF, and the same tags and outcome
+// whether the stream comes in one piece or one byte at a time, as the
+// one-piece decoders (DecodeFLVHeader, DecodeFLVTag) read the same bytes.
 func FuzzFLVReader(f *testing.F) {
 	file := AppendFLVHeader(nil, true, true)
 	for _, g := range flvGoldenTable {
@@ -275,30 +282,100 @@ func FuzzFLVReader(f *testing.F) {
 	f.Add(file[:len(file)-3])
 	f.Add(AppendFLVHeader(nil, false, true))
 	f.Add([]byte("FLV\x01\x05\x00\x00\x00\x10extraextra\x00\x00\x00\x00"))
+	const limit = 1 << 12
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := NewFLVReader(bytes.NewReader(in), 1<<12)
-		if _, err := r.ReadHeader(); err != nil {
-			return
+		tags, err := readFLVStream(bytes.NewReader(in), limit)
+		var fe FLVError
+		if !errors.As(err, &fe) && !errors.Is(err, ErrFLVTagTooLarge) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("error %v (%T)", err, err)
 		}
-		for {
-			tag, err := r.ReadTag()
-			if err != nil {
-				var fe FLVError
-				if !errors.As(err, &fe) && !errors.Is(err, ErrFLVTagTooLarge) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-					t.Fatalf("error %v (%T)", err, err)
-				}
-				return
-			}
-			if len(tag.Data) > 1<<12 {
-				t.Fatalf("tag of %d bytes, limit %d", len(tag.Data), 1<<12)
+		for _, tag := range tags {
+			if len(tag.Data) > limit {
+				t.Fatalf("tag of %d bytes, limit %d", len(tag.Data), limit)
 			}
 		}
+		tags1, err1 := readFLVStream(iotest.OneByteReader(bytes.NewReader(in)), limit)
+		if !sameTags(tags, tags1) || fmt.Sprint(err) != fmt.Sprint(err1) {
+			t.Fatalf("one piece: %d tags, %v; one byte at a time: %d tags, %v", len(tags), err, len(tags1), err1)
+		}
+		checkFLVReaderAgainstDecode(t, in, tags, err, limit)
 	})
+}
+
+// parseFLVHeaderPrefix parses the 9 fixed header bytes, when in has them.
+func parseFLVHeaderPrefix(in []byte) (FLVHeader, error) {
+	if len(in) < flvHeaderLen {
+		return FLVHeader{}, io.ErrUnexpectedEOF
+	}
+	return parseFLVHeader(in)
+}
+
+func sameTags(a, b []FLVTag) bool {
+	return slices.EqualFunc(a, b, func(x, y FLVTag) bool {
+		return x.Type == y.Type && x.Timestamp == y.Timestamp && x.StreamID == y.StreamID && bytes.Equal(x.Data, y.Data)
+	})
+}
+
+// readFLVStream reads the header and every tag; err is what ended it
+// (io.EOF at a clean end).
+func readFLVStream(r io.Reader, limit uint32) ([]FLVTag, error) {
+	fr := NewFLVReader(r, limit)
+	if _, err := fr.ReadHeader(); err != nil {
+		return nil, err
+	}
+	var tags []FLVTag
+	for {
+		tag, err := fr.ReadTag()
+		if err != nil {
+			return tags, err
+		}
+		tags = append(tags, tag)
+	}
+}
+
+// checkFLVReaderAgainstDecode: the one-piece decoders read the same tags
+// from in, and then fail as the reader did: truncated where it met an
+// early end, the same FLVError, or a header or tag above the limit.
+func checkFLVReaderAgainstDecode(t *testing.T, in []byte, got []FLVTag, errReader error, limit uint32) {
+	var rest []byte
+	var err error
+	if h, e := parseFLVHeaderPrefix(in); e == nil && h.DataOffset-flvHeaderLen > limit {
+		err = ErrFLVTagTooLarge // the reader checks the limit before skipping
+	} else {
+		_, rest, err = DecodeFLVHeader(in)
+	}
+	var want []FLVTag
+	for err == nil && len(rest) > 0 && len(want) < len(got)+1 {
+		if len(rest) >= flvTagHeaderLen && rest[0]&(flvTagFilter|flvTagReserved) == 0 &&
+			uint32(rest[1])<<16|uint32(rest[2])<<8|uint32(rest[3]) > limit {
+			err = ErrFLVTagTooLarge // the reader checks the limit before reading the data
+			break
+		}
+		var tag FLVTag
+		if tag, rest, err = DecodeFLVTag(rest); err == nil {
+			want = append(want, tag)
+		}
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	truncated := strings.Contains(err.Error(), "truncated")
+	early := errors.Is(errReader, io.EOF) || errors.Is(errReader, io.ErrUnexpectedEOF)
+	sameErr := truncated && early || errors.Is(err, io.EOF) && errors.Is(errReader, io.EOF) ||
+		errors.Is(err, ErrFLVTagTooLarge) && errors.Is(errReader, ErrFLVTagTooLarge) ||
+		!truncated && err.Error() == errReader.Error()
+	if !sameTags(got, want) || !sameErr {
+		t.Fatalf("reader: %d tags, %v; decoders: %d tags, %v", len(got), errReader, len(want), err)
+	}
 }
 
 // ---- user control messages ----
 
+// FuzzUserControl: an event parses only when it re-encodes to the same
+// bytes; failures are *ChunkError. Seeds: the chunk golden table's User
+// Control row, and one message of each event.
 func FuzzUserControl(f *testing.F) {
+	f.Add(chunkRow(f, "User Control PingRequest passes through").want[0].Payload)
 	for _, m := range []Message{userControlMessage(StreamBegin, 1), userControlMessage(SetBufferLength, 1, 3000),
 		userControlMessage(PingRequest, 0xdeadbeef), userControlMessage(PingResponse, 1), userControlMessage(StreamEOF, 1)} {
 		f.Add(m.Payload)

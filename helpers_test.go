@@ -242,9 +242,10 @@ func httpGetFLV(t testing.TB, url string) io.ReadCloser {
 // wsClient is a minimal RFC 6455 client for tests: it dials, upgrades,
 // and returns a reader of the concatenated binary message payloads.
 type wsClient struct {
-	conn net.Conn
-	br   *bufio.Reader
-	buf  []byte
+	conn  net.Conn
+	br    *bufio.Reader
+	buf   []byte
+	close []byte // the server's close frame payload, once read
 }
 
 func dialWS(t testing.TB, addr, path string) *wsClient {
@@ -298,6 +299,7 @@ func (c *wsClient) Read(p []byte) (int, error) {
 		case 2, 0:
 			c.buf = payload
 		case 8:
+			c.close = payload
 			return 0, io.EOF
 		}
 	}

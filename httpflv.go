@@ -272,7 +272,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 		// client already did, or the read side failed the connection:
 		// then send is a no-op), waits for the client's close frame, then
 		// closes the TCP connection first.
-		ws.send(WSClose, appendWSCloseBody(nil, CloseNormal, wsEndReason(err)))
+		ws.send(WSClose, appendWSCloseBody(nil, wsEndCode(err), wsEndReason(err)))
 		t := time.NewTimer(wsCloseWait)
 		defer t.Stop()
 		select {
@@ -314,8 +314,19 @@ func wsEndReason(err error) string {
 		return "stream ended"
 	case errors.Is(err, ErrNoPublisher):
 		return "no publisher"
+	case errors.Is(err, ErrServerClosing):
+		return "server shutting down"
 	}
 	return "player closed"
+}
+
+// wsEndCode is the status code of the server's close frame: 1001 when the
+// server goes away (section 7.4.1), else 1000.
+func wsEndCode(err error) CloseCode {
+	if errors.Is(err, ErrServerClosing) {
+		return CloseGoingAway
+	}
+	return CloseNormal
 }
 
 // wsSender writes control frames of the read side under the same lock as
@@ -336,17 +347,16 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	ws.closeSent = op == WSClose
 	ws.conn.SetWriteDeadline(time.Now().Add(ws.timeout))
 	_, err := ws.conn.Write(appendWSFrame(nil, op, payload))
-	if ws.closeSent {
-		// Section 5.5.1: no data frame after a close frame. The media
-		// writers (the fan-out's too) share this lock: from now on it
-		// fails for them, even before the player sees it stop.
-		ws.mu.shut(errWSCloseSent)
+	if ws.closeSent && err == nil {
+		// Section 5.5.1: no data frame after the close frame. The player
+		// may be in the middle of its last batch: its writes fail from
+		// here (the read side stays open for the client's answer).
+		if hc, ok := ws.conn.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite()
+		}
 	}
 	return err
 }
-
-// errWSCloseSent ends a WS-FLV player's media once its close frame is sent.
-var errWSCloseSent = errors.New("websocket close frame sent")
 
 // runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
 // or no publisher comes for -play-wait (at first, and after one left).
@@ -376,7 +386,7 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 	p.play(s.cfg.PlayWait.Duration, func(err error) {
 		defer close(ended)
 		p.stop()
-		if err != nil && !errors.Is(err, ErrPlayerClosed) && !errors.Is(err, errWSCloseSent) {
+		if err != nil && !errors.Is(err, ErrPlayerClosed) {
 			log.Info("player ended", "reason", err)
 		}
 		finish(err)

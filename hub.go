@@ -36,6 +36,9 @@ var (
 	ErrPlayerClosed = errors.New("player closed")
 	// ErrNoPublisher: a player gave up waiting for a publisher.
 	ErrNoPublisher = errors.New("no publisher")
+	// ErrServerClosing: the server is draining (Server.Shutdown): no new
+	// publication, and players end with the one they play.
+	ErrServerClosing = errors.New("server shutting down")
 )
 
 // Hub holds every live stream and every session, for fan-out and stats.
@@ -47,6 +50,9 @@ type Hub struct {
 	sessions map[string]*sessionInfo
 	nextID   atomic.Uint64
 
+	closing   chan struct{} // closed when the server starts to drain
+	closeOnce sync.Once
+
 	started  time.Time
 	inBytes  atomic.Uint64 // all bytes read from publishers' sockets
 	outBytes atomic.Uint64 // all bytes written to players' sockets
@@ -57,6 +63,7 @@ func newHub(cfg *Config) *Hub {
 		cfg:      cfg,
 		streams:  make(map[string]*Stream),
 		sessions: make(map[string]*sessionInfo),
+		closing:  make(chan struct{}),
 		started:  time.Now(),
 	}
 }
@@ -154,6 +161,30 @@ func (h *Hub) kick(id string) bool {
 	return true
 }
 
+// drain starts the hub's part of a graceful shutdown: no publish from now
+// on, players end after the publication they play (ErrServerClosing), and
+// every session that is not a player (publishers, connections that do
+// not play yet) is closed, so each publication ends and its players are
+// told as when a publisher leaves.
+func (h *Hub) drain() {
+	h.closeOnce.Do(func() { close(h.closing) })
+	for _, s := range h.sessionList() {
+		if app, _, pub := s.stream(); pub || app == "" {
+			s.closeFn()
+		}
+	}
+}
+
+// closingErr is ErrServerClosing once the hub drains, else nil.
+func (h *Hub) closingErr() error {
+	select {
+	case <-h.closing:
+		return ErrServerClosing
+	default:
+		return nil
+	}
+}
+
 // Stream is one "/app/name": its current publication and its players.
 type Stream struct {
 	hub       *Hub
@@ -234,6 +265,9 @@ func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.hub.closingErr(); err != nil {
+		return nil, err
+	}
 	if ring.ended() { // a reserved one whose publisher left (takeover.go)
 		return nil, errReservationGone
 	}
@@ -357,6 +391,8 @@ func (s *Stream) waitRing(prev *gopRing, done <-chan struct{}, timeout time.Dura
 		case <-changed:
 		case <-done:
 			return nil, ErrPlayerClosed
+		case <-s.hub.closing:
+			return nil, ErrServerClosing
 		case <-expire:
 			return nil, ErrNoPublisher
 		}
@@ -561,7 +597,8 @@ func (p *player) live(part func() error) {
 func (p *player) life(r *gopRing, wait time.Duration) error {
 	var prev *gopRing
 	for kind := startFirst; ; {
-		if r == nil {
+		fresh := r == nil
+		if fresh {
 			ring, err := p.stream.waitRing(prev, p.done, wait)
 			if err != nil {
 				return err
@@ -571,11 +608,11 @@ func (p *player) life(r *gopRing, wait time.Duration) error {
 				return err
 			}
 		}
-		if err := p.follow(r); err != nil {
+		if err := p.follow(r, fresh); err != nil {
 			return err
 		}
 		if p.endFn == nil {
-			return nil
+			return p.hub.closingErr()
 		}
 		prev, kind, r = r, p.stream.nextStart(r), nil
 		if kind == startHandover {
@@ -583,6 +620,9 @@ func (p *player) life(r *gopRing, wait time.Duration) error {
 		}
 		if err := p.endFn(); err != nil {
 			return err
+		}
+		if err := p.hub.closingErr(); err != nil {
+			return err // told the publisher left; nothing more comes
 		}
 	}
 }
@@ -593,16 +633,25 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 	if err := p.start(r, kind); err != nil {
 		return err
 	}
-	return p.follow(r)
+	return p.follow(r, true)
 }
 
 // follow sends r's frames from the cursor on until the publication ends.
-func (p *player) follow(r *gopRing) error {
+// fresh: the player has just started on r and sent no frame yet.
+func (p *player) follow(r *gopRing, fresh bool) error {
 	for {
 		frames, _, wake, res := r.read(p.cur.seq, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
 			return nil
+		case res == readBehind && fresh:
+			// a burst released the start point before the first read:
+			// start again at the oldest keyframe held, losing only what
+			// the ring no longer has (not a drop)
+			if err := p.rewind(r); err != nil {
+				return err
+			}
+			continue
 		case res == readBehind || p.tooFarBehind(r, frames):
 			clear(frames)
 			if err := p.resync(r); err != nil {
@@ -621,6 +670,7 @@ func (p *player) follow(r *gopRing) error {
 			return err
 		}
 		p.cur.seq += uint64(sent)
+		fresh = fresh && sent == 0
 	}
 }
 
@@ -744,6 +794,16 @@ func (p *player) resync(r *gopRing) error {
 	hdrs, key, resend := p.cur.resync(r)
 	p.drops.Add(1)
 	p.stream.drops.Add(1)
+	if !resend {
+		return nil
+	}
+	return p.writeHeaders(hdrs, key, r.newestTimestamp())
+}
+
+// rewind moves a player that has sent nothing of r yet to the oldest
+// keyframe r holds, with the headers of that point.
+func (p *player) rewind(r *gopRing) error {
+	hdrs, key, resend := p.cur.rewind(r)
 	if !resend {
 		return nil
 	}

@@ -633,7 +633,7 @@ func waitConns(t *testing.T, srv *Server, n int) {
 // -max-header-bytes answers 431; a slow header is cut at the handshake
 // timeout.
 func TestHTTPHeaderLimits(t *testing.T) {
-	srv := startServer(t, func(c *Config) { c.MaxHeaderBytes = 4 << 10; c.HandshakeTimeout.Duration = time.Second })
+	srv := startServer(t, func(c *Config) { c.MaxHeaderBytes = 8 << 10; c.HandshakeTimeout.Duration = time.Second })
 	c, err := net.Dial("tcp", srv.HTTPAddr())
 	must(t, err)
 	defer c.Close()
@@ -651,6 +651,48 @@ func TestHTTPHeaderLimits(t *testing.T) {
 	if d := time.Since(start); d < 800*time.Millisecond {
 		t.Errorf("slow header cut after %v", d)
 	}
+}
+
+// -max-header-bytes is exact: a request head (request line, fields, the
+// empty line) of that many bytes is served, one byte more is answered
+// 431; at the default (16 KiB, as the README says) and near the smallest
+// value allowed.
+func TestHTTPHeaderLimitExact(t *testing.T) {
+	for _, limit := range []int{16 << 10, httpHeaderSlack + 1, 20000} {
+		srv := startServer(t, func(c *Config) { c.MaxHeaderBytes = limit })
+		for _, size := range []int{limit - 1, limit, limit + 1, limit + 2} {
+			want := "HTTP/1.1 200"
+			if size > limit {
+				want = "HTTP/1.1 431"
+			}
+			if got := headStatus(t, srv, size); got != want {
+				t.Errorf("limit %d: a %d-byte head answered %q, want %q", limit, size, got, want)
+			}
+		}
+	}
+	if _, err := loadConfig([]string{"-max-header-bytes", "4096"}, io.Discard); err == nil {
+		t.Error("-max-header-bytes 4096 accepted: net/http cannot hold it exactly")
+	}
+}
+
+// headStatus sends GET /healthz with a head of exactly size bytes and
+// returns the status line's start.
+func headStatus(t *testing.T, srv *Server, size int) string {
+	t.Helper()
+	head := "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+	pad := size - len(head) - len("\r\n\r\n")
+	req := head + strings.Repeat("p", pad) + "\r\n\r\n"
+	if len(req) != size {
+		t.Fatalf("built a %d-byte head, want %d", len(req), size)
+	}
+	c, err := net.Dial("tcp", srv.HTTPAddr())
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.WriteString(c, req)
+	must(t, err)
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return line[:min(len(line), 12)]
 }
 
 // Stream and app names: a safe alphabet, no "/" inside, no "..".

@@ -80,8 +80,9 @@
 // As net/http's server (connTracker, conntrack.go): an accept loop that
 // backs off on temporary errors, one goroutine per connection that starts
 // with a deferred recover-and-close, and live connections tracked under a
-// mutex so that SIGINT/SIGTERM can stop accepting, close every session and
-// exit 0.
+// mutex. On SIGINT/SIGTERM the server drains (shutdown.go): it stops
+// accepting, tells every player its stream ended, completes recordings
+// and on_done hooks, and exits 0 within -shutdown-timeout.
 package main
 
 import (
@@ -104,14 +105,21 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// errShowVersion: -version was given; run prints the version and exits 0.
+var errShowVersion = errors.New("show version")
+
 // run is main without the exit, for tests.
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if errors.Is(err, errShowVersion) {
+			fmt.Fprintln(stdout, versionLine())
 			return 0
 		}
 		fmt.Fprintln(stderr, "rtmphub:", err)
@@ -125,13 +133,13 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("listen", "err", err)
 		return 1
 	}
+	logURLs(logger, srv.RTMPAddr(), srv.HTTPAddr(), srv.RTMPSAddr(), srv.HTTPSAddr())
 	srv.Serve()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
-	logger.Info("shutting down", "signal", s.String())
-	srv.Close()
-	return 0
+	logger.Info("shutting down", "signal", s.String(), "timeout", cfg.ShutdownTimeout.Duration)
+	return drainOnSignal(srv, cfg.ShutdownTimeout.Duration, sig, logger)
 }
 
 // setGCPercent sets the garbage collector's target (as GOGC does) unless
@@ -191,6 +199,7 @@ type Config struct {
 	MaxLag           Duration `json:"maxLag"`           // a player further behind skips to the newest keyframe
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
+	ShutdownTimeout  Duration `json:"shutdownTimeout"`  // SIGTERM/SIGINT: drain within this, then close at once
 
 	// Publisher takeover (takeover.go) and kicks.
 	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
@@ -233,6 +242,7 @@ func defaultConfig() *Config {
 		WriteTimeout:     Duration{10 * time.Second},
 		MaxLag:           Duration{5 * time.Second},
 		PlayWait:         Duration{30 * time.Second},
+		ShutdownTimeout:  Duration{10 * time.Second},
 		Takeover:         TakeoverIdle,
 		TakeoverIdle:     Duration{2 * time.Second},
 		MaxMessageSize:   16 << 20,
@@ -252,12 +262,16 @@ func loadConfig(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("rtmphub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "JSON config file with the same settings")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	bindFlags(fs, cfg)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if *showVersion {
+		return nil, errShowVersion
+	}
 	if *configFile == "" {
-		return cfg, nil
+		return cfg, cfg.check()
 	}
 	set := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
@@ -271,8 +285,24 @@ func loadConfig(args []string, stderr io.Writer) (*Config, error) {
 	for name, v := range set {
 		fs.Set(name, v)
 	}
-	return cfg, nil
+	return cfg, cfg.check()
 }
+
+// check rejects settings the server cannot honour as documented.
+func (c *Config) check() error {
+	if c.MaxHeaderBytes <= httpHeaderSlack {
+		return fmt.Errorf("-max-header-bytes %d: must be more than %d", c.MaxHeaderBytes, httpHeaderSlack)
+	}
+	return nil
+}
+
+// httpHeaderSlack is what net/http reads past http.Server.MaxHeaderBytes
+// before it answers 431 (its first read of a request is limited to
+// MaxHeaderBytes + 4096 bytes). The server sets MaxHeaderBytes that much
+// lower, so that a request head (request line, header fields and the
+// empty line) of -max-header-bytes bytes is read, and one byte more is
+// answered 431.
+const httpHeaderSlack = 4096
 
 func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen `address`")
@@ -289,6 +319,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
 	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
+	fs.DurationVar(&c.ShutdownTimeout.Duration, "shutdown-timeout", c.ShutdownTimeout.Duration, "on SIGTERM/SIGINT, drain within this, then close at once")
 	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
 	fs.DurationVar(&c.TakeoverIdle.Duration, "takeover-idle", c.TakeoverIdle.Duration, "with -takeover idle, a publisher that sent no media for this long is replaced")
 	fs.BoolVar(&c.KickEndsPlayers, "kick-ends-players", c.KickEndsPlayers, "kicking a publisher (API) also closes its players (default: they wait)")
@@ -359,7 +390,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		Handler:           s.httpHandler(),
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout.Duration,
 		IdleTimeout:       s.cfg.IdleTimeout.Duration,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes - httpHeaderSlack,
 		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2

@@ -30,18 +30,26 @@ type streamMeta struct {
 }
 
 // mediaCache keeps the media info of header sets once it is complete
-// (a header set never changes; a new one comes with new headers).
-type mediaCache map[*headerSet]mediaInfo
+// (a header set never changes; a new one comes with new headers). It holds
+// those asked for since the last sweep and in the period before, so the
+// header sets of ended publications drop out two sweeps after they were
+// last asked for (the sampler sweeps every second).
+type mediaCache struct {
+	cur, prev map[*headerSet]mediaInfo
+}
 
-// mediaCacheMax bounds the cache: past it (header sets of ended
-// publications pile up) it starts over.
-const mediaCacheMax = 1024
+// sweep starts a new period: what was not asked for in the last two goes.
+func (c *mediaCache) sweep() { c.prev, c.cur = c.cur, nil }
 
 // of returns the media info of a publication, from the cache when its
 // header set's is complete.
-func (c mediaCache) of(r *gopRing) mediaInfo {
+func (c *mediaCache) of(r *gopRing) mediaInfo {
 	h := r.headers()
-	if m, ok := c[h]; ok {
+	if m, ok := c.cur[h]; ok {
+		return m
+	}
+	if m, ok := c.prev[h]; ok {
+		c.keep(h, m)
 		return m
 	}
 	var m mediaInfo
@@ -62,12 +70,16 @@ func (c mediaCache) of(r *gopRing) mediaInfo {
 	}
 	m.fromMeta(meta)
 	if m.complete(h) {
-		if len(c) >= mediaCacheMax {
-			clear(c)
-		}
-		c[h] = m
+		c.keep(h, m)
 	}
 	return m
+}
+
+func (c *mediaCache) keep(h *headerSet, m mediaInfo) {
+	if c.cur == nil {
+		c.cur = map[*headerSet]mediaInfo{}
+	}
+	c.cur[h] = m
 }
 
 // setVideo reads a video sequence header.

@@ -234,10 +234,13 @@ func (r *recorder) open() error {
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	sub := filepath.Join(recordPathPart(r.stream.App), recordPathPart(r.stream.Name))
-	if err := root.MkdirAll(sub, 0o755); err != nil {
-		root.Close()
-		return fmt.Errorf("record: %w", err)
+	app := recordPathPart(r.stream.App)
+	sub := filepath.Join(app, recordPathPart(r.stream.Name))
+	for _, dir := range []string{app, sub} { // os.Root has MkdirAll from Go 1.25 on
+		if err := root.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			root.Close()
+			return fmt.Errorf("record: %w", err)
+		}
 	}
 	stamp := r.since.UTC().Format(recordTimeLayout)
 	for i := range 100 {

@@ -20,52 +20,66 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
+// recordPathPartTests: names as a publisher sends them, and the path
+// element each is recorded under.
+var recordPathPartTests = []struct{ in, want string }{
+	{"cam", "cam"},
+	{"cam-1_b.~x", "cam-1_b.~x"},
+	{"..", "_"},
+	{".", "_"},
+	{"", "_"},
+	{"...", "_"},
+	{"../../etc", ".._.._etc"},
+	{"a/b", "a_b"},
+	{`a\b`, "a_b"},
+	{"a\x00b", "a_b"},
+	{"caf\u00e9", "caf__"},
+	{strings.Repeat("x", 200), strings.Repeat("x", 128) + "..."},
+}
+
 func TestRecordPathPart(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"cam", "cam"},
-		{"cam-1_b.~x", "cam-1_b.~x"},
-		{"..", "_"},
-		{".", "_"},
-		{"", "_"},
-		{"...", "_"},
-		{"../../etc", ".._.._etc"},
-		{"a/b", "a_b"},
-		{`a\b`, "a_b"},
-		{"a\x00b", "a_b"},
-		{"caf\u00e9", "caf__"},
-		{strings.Repeat("x", 200), strings.Repeat("x", 128) + "..."},
-	}
-	for _, tt := range tests {
+	for _, tt := range recordPathPartTests {
 		if got := recordPathPart(tt.in); got != tt.want {
 			t.Errorf("recordPathPart(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
+// FuzzRecordPathPart: any name becomes one safe path element, of at most
+// 128 bytes (and "..." when cut), which a valid name passes unchanged.
 func FuzzRecordPathPart(f *testing.F) {
-	for _, s := range []string{"cam", "..", ".", "", "../../etc", "a/b", "a\x00b", "caf\u00e9"} {
-		f.Add(s)
+	for _, tt := range recordPathPartTests {
+		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		p := recordPathPart(s)
 		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, `/\`+"\x00") || filepath.Base(p) != p {
 			t.Fatalf("recordPathPart(%q) = %q is not one safe path element", s, p)
 		}
+		if len(p) > 128+len("...") || len(s) <= 128 && validName(s) && strings.Trim(s, ".") != "" && p != s {
+			t.Fatalf("recordPathPart(%q) = %q", s, p)
+		}
 	})
 }
 
+// FuzzMetaProps: the owned keys never survive, and properties come only
+// with ok. Seeds: AMF0 golden rows (whole and cut) behind the name.
 func FuzzMetaProps(f *testing.F) {
-	good, _ := AppendAMF0All(nil, "onMetaData", ECMAArray{{"width", 640.0}, {"duration", 0.0}})
-	obj, _ := AppendAMF0All(nil, "onMetaData", Object{{"height", 360.0}})
-	other, _ := AppendAMF0All(nil, "onCuePoint", Object{})
-	for _, b := range [][]byte{good, obj, other, good[:len(good)-3], {0x02, 0x00}} {
-		f.Add(b)
+	name, _ := AppendAMF0(nil, "onMetaData")
+	for _, row := range []string{"ecma array onMetaData", "object onStatus info", "ecma array empty", "object empty"} {
+		body := amf0GoldenRow(f, row)
+		f.Add(append(slices.Clone(name), body...))
+		f.Add(append(slices.Clone(name), body[:len(body)-3]...))
 	}
+	other, _ := AppendAMF0All(nil, "onCuePoint", Object{})
+	f.Add(other)
+	f.Add([]byte{0x02, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		props, ok := metaProps(b)
 		for _, p := range props {

@@ -714,15 +714,10 @@ func (pl *edgePull) setClient(c *Client) bool {
 // relay reads the origin's messages into the local publication. A read
 // that waits longer than -idle-timeout drops the connection (and retries).
 func (pl *edgePull) relay(c *Client) error {
-	idle := pl.rl.cfg.IdleTimeout.Duration
-	var renewed time.Time
+	c.SetIdleTimeout(pl.rl.cfg.IdleTimeout.Duration)
 	var counted uint64
 	defer func() { pl.read += counted }()
 	for {
-		if now := time.Now(); idle > 0 && now.Sub(renewed) > time.Second {
-			c.SetReadDeadline(now.Add(idle))
-			renewed = now
-		}
 		m, err := c.ReadMessage()
 		if err != nil {
 			return err

@@ -280,6 +280,7 @@ func TestPushForwards(t *testing.T) {
 	pub := testPublisher(t, rtmpURL(local, "/live/p"))
 	sendGOPs(t, pub, 0, 31, 30)
 	waitLiveQuiet(t, remote, "live", "p")
+	waitFrames(t, remote, "live", "p", 31) // keyframe 30 is there to join on
 	player := testPlayer(t, rtmpURL(remote, "/live/p"))
 	got := readMedia(t, player, 5)
 	checkPrologue(t, got)

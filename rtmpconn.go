@@ -42,7 +42,8 @@ type rtmpConn struct {
 	conn net.Conn
 
 	// reading side: only the reading goroutine touches these
-	br         *bufio.Reader // the connection's read buffer
+	idle       idleReader    // the socket's reads, under the idle and hard limits (idleread.go)
+	br         *bufio.Reader // the connection's read buffer, over idle
 	in         swapReader    // what cr reads: br, or a bigger buffer in front of it
 	cr         *ChunkReader  // nil until startReading (after the handshake)
 	peerWindow uint32        // the peer's Window Acknowledgement Size
@@ -61,9 +62,19 @@ type rtmpConn struct {
 // (0: unbounded).
 func newRTMPConn(c net.Conn, readBuffer, writeBuffer int, writeTimeout time.Duration) *rtmpConn {
 	bw := bufio.NewWriterSize(c, writeBuffer)
-	return &rtmpConn{conn: c, br: bufio.NewReaderSize(c, readBuffer), bw: bw, cw: NewChunkWriter(bw),
+	rc := &rtmpConn{conn: c, idle: idleReader{conn: c}, bw: bw, cw: NewChunkWriter(bw),
 		writeTimeout: writeTimeout}
+	rc.br = bufio.NewReaderSize(&rc.idle, readBuffer)
+	return rc
 }
+
+// setIdle makes a read fail once the peer has sent no byte for d (0: no
+// limit), counting from now; setReadUntil makes reads fail from t on
+// (zero: never). Only the reading goroutine calls them; other deadlines
+// set on the socket pass through (a zero limit hides nothing).
+func (c *rtmpConn) setIdle(d time.Duration)  { c.idle.setIdle(d) }
+func (c *rtmpConn) setReadUntil(t time.Time) { c.idle.setUntil(t) }
+func (c *rtmpConn) idleLimit() time.Duration { return c.idle.limit() }
 
 // handshakeIO is what the handshake (handshake.go) reads and writes:
 // reads through the connection's read buffer, writes straight to it.

@@ -13,8 +13,8 @@
 //     (7.2.2.8), and onStatus replies
 //
 // plus the commands real encoders send that the specification does not
-// name: releaseStream, FCPublish / FCUnpublish (onFCPublish), FCSubscribe
-// (onFCSubscribe) / FCUnsubscribe, closeStream,
+// name: releaseStream, FCPublish / FCUnpublish, FCSubscribe / FCUnsubscribe
+// (onFC), closeStream,
 // getStreamLength, and "@setDataFrame" for metadata.
 //
 // A publisher's media goes through Stream.append into the GOP ring; a
@@ -91,7 +91,6 @@ type rtmpSession struct {
 
 	app       string
 	connected bool
-	lastRead  time.Time
 
 	pubStream *Stream
 	pubRing   *gopRing
@@ -159,7 +158,10 @@ func (s *rtmpSession) serve() error {
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
 func (s *rtmpSession) handshake() error {
-	s.conn.SetDeadline(time.Now().Add(s.env.cfg.HandshakeTimeout.Duration))
+	end := time.Now().Add(s.env.cfg.HandshakeTimeout.Duration)
+	s.conn.SetWriteDeadline(end)
+	s.rc.setReadUntil(end)
+	s.rc.setIdle(s.env.cfg.IdleTimeout.Duration)
 	digest, err := serverHandshake(s.rc.handshakeIO())
 	if err != nil {
 		return fmt.Errorf("handshake: %w", err)
@@ -172,20 +174,17 @@ func (s *rtmpSession) handshake() error {
 	return nil
 }
 
-// extendReadDeadline keeps the read deadline: the handshake timeout until
-// connect, then the idle timeout. Players may be silent (they only read),
-// so they have none. The deadline is moved at most once a second.
+// extendReadDeadline keeps the read limits: the handshake timeout until
+// connect, and the idle timeout from the first byte on (idleReader moves
+// the deadline). Players may be silent (they only read), so once a
+// session plays it has no idle limit.
 func (s *rtmpSession) extendReadDeadline() {
-	if !s.connected {
-		return
-	}
+	want := s.env.cfg.IdleTimeout.Duration
 	if s.player != nil {
-		s.conn.SetReadDeadline(time.Time{})
-		return
+		want = 0
 	}
-	if now := time.Now(); now.Sub(s.lastRead) > time.Second {
-		s.conn.SetReadDeadline(now.Add(s.env.cfg.IdleTimeout.Duration))
-		s.lastRead = now
+	if s.rc.idleLimit() != want {
+		s.rc.setIdle(want)
 	}
 }
 
@@ -319,9 +318,9 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		// A live stream has no length: answer 0 (ffmpeg wants a number).
 		return s.reply(c, 0.0)
 	case "FCPublish":
-		return s.onFCPublish(c)
+		return s.onFC(c, "onFCPublish", "NetStream.Publish.Start")
 	case "FCSubscribe":
-		return s.onFCSubscribe(c)
+		return s.onFC(c, "onFCSubscribe", "NetStream.Play.Start")
 	case "FCUnsubscribe":
 		return s.reply(c, nil)
 	case "publish":
@@ -382,7 +381,7 @@ func (s *rtmpSession) onConnect(c *rtmpCommand) error {
 		return s.rejectConnect(c, err)
 	}
 	s.app, s.connected = app, true
-	s.conn.SetReadDeadline(time.Time{})
+	s.rc.setReadUntil(time.Time{})
 	s.log.Debug("connect", "app", app)
 	return s.write(connectReply(c.txn, obj)...)
 }
@@ -455,26 +454,17 @@ func splitStreamKey(key string) (name, query string) {
 	return name, query
 }
 
-func (s *rtmpSession) onFCPublish(c *rtmpCommand) error {
+// onFC answers FCPublish and FCSubscribe as nginx-rtmp and SRS do: a
+// _result, then the notice event ("onFCPublish" with Publish.Start,
+// "onFCSubscribe" with Play.Start, which a live reader such as ffmpeg
+// with -rtmp_live live waits for). The publish or play that follows does
+// the work.
+func (s *rtmpSession) onFC(c *rtmpCommand, event, code string) error {
 	name, _ := splitStreamKey(c.stringArg(0))
 	if err := s.reply(c, nil); err != nil {
 		return err
 	}
-	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCPublish", 0.0, nil,
-		statusObject("status", "NetStream.Publish.Start", name)))
-}
-
-// onFCSubscribe answers the subscription a live reader (ffmpeg with
-// -rtmp_live live, Flash Media Server clients) asks for before it plays,
-// as nginx-rtmp and SRS do: a _result, then onFCSubscribe with a
-// NetStream.Play.Start info object. The play that follows does the work.
-func (s *rtmpSession) onFCSubscribe(c *rtmpCommand) error {
-	name, _ := splitStreamKey(c.stringArg(0))
-	if err := s.reply(c, nil); err != nil {
-		return err
-	}
-	return s.write(amfMessage(MsgCommandAMF0, 0, "onFCSubscribe", 0.0, nil,
-		statusObject("status", "NetStream.Play.Start", name)))
+	return s.write(amfMessage(MsgCommandAMF0, 0, event, 0.0, nil, statusObject("status", code, name)))
 }
 
 // onPublish makes this session the stream's publisher. A refused
@@ -521,25 +511,14 @@ func (s *rtmpSession) publishReserved(sid uint32, name string, req authRequest, 
 	s.pubStream, s.pubRing, s.pubClock, s.pubReq = stream, ring, clock, req
 	s.rc.growReadBuffer(publishReadBuffer)
 	s.log.Info("publish: waiting to take the stream over", "stream", stream.Path, "in", d)
-	s.reserved = time.AfterFunc(d, func() { s.promote(sid, stream, ring, clock) })
-	return s.write(userControlMessage(StreamBegin, sid),
-		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
-}
-
-// promote ends the wait of publishReserved (on the timer's goroutine).
-func (s *rtmpSession) promote(sid uint32, stream *Stream, ring *gopRing, clock *pubClock) {
-	old, err := stream.promote(ring, clock, s.info)
-	switch {
-	case errors.Is(err, errReservationGone):
-		return
-	case err != nil:
+	refused := func(err error) {
 		s.env.refuse.note("publish", refusalReason(err), s.info.RemoteAddr, stream.Path, err)
 		s.write(onStatus(sid, "error", "NetStream.Publish.BadName", err.Error()))
 		s.conn.Close()
-		return
 	}
-	logPublish(s.log, stream.Path, old, s.env.cfg.Takeover)
-	s.env.relays.publishStarted(stream, ring)
+	s.reserved = time.AfterFunc(d, func() { promoteReserved(s.env, s.log, stream, ring, clock, s.info, refused) })
+	return s.write(userControlMessage(StreamBegin, sid),
+		onStatus(sid, "status", "NetStream.Publish.Start", stream.Path+" is now published."))
 }
 
 // logPublish logs a publish, and the publisher it took the stream over
@@ -737,7 +716,12 @@ func streamLabel(app, name string) string {
 // connection so that the reading side ends too.
 func (s *rtmpSession) playerEnded(err error) {
 	defer s.playerWG.Done()
-	if !errors.Is(err, ErrPlayerClosed) {
+	switch {
+	case errors.Is(err, ErrServerClosing):
+		// told (StreamEOF, UnpublishNotify); the reading side ends when
+		// the client closes its half, or after closeWait
+		endGracefully(s.conn, closeWait)
+	case !errors.Is(err, ErrPlayerClosed):
 		s.log.Info("player stopped", "reason", err)
 		s.conn.Close()
 	}

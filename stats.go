@@ -170,6 +170,7 @@ func (st *sampler) sampleStreams(now time.Time, streams []*Stream) {
 			delete(st.streams, path)
 		}
 	}
+	st.media.sweep()
 }
 
 // sessionList and streamList copy the hub's maps (h.mu is held briefly).

@@ -967,7 +967,7 @@ func FuzzMediaInfo(f *testing.F) {
 			}
 			r.append(newFrame(x.typ, 0, info, x.b))
 		}
-		m := mediaCache{}.of(r)
+		m := new(mediaCache).of(r)
 		if m.video.Width < 0 || m.video.Width > maxPictureDim || m.video.Height > maxPictureDim ||
 			m.audio.Channels < 0 || m.audio.Channels > 255 || math.IsNaN(m.video.FrameRate) {
 			t.Fatalf("impossible media info %+v", m)

@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -352,4 +353,22 @@ func (c *pubClock) restamp(m *Message) {
 	case len(m.Payload) > 0:
 		m.Timestamp = c.stamp(m.Timestamp)
 	}
+}
+
+// promoteReserved ends the wait of a reserved publish by pub (on its
+// timer's goroutine): it goes live, or refused is called with the reason
+// when the old publisher sent again. A reservation whose publisher left
+// meanwhile ends quietly.
+func promoteReserved(env serverEnv, log *slog.Logger, stream *Stream, ring *gopRing, clock *pubClock,
+	pub *sessionInfo, refused func(error)) {
+	old, err := stream.promote(ring, clock, pub)
+	switch {
+	case errors.Is(err, errReservationGone):
+		return
+	case err != nil:
+		refused(err)
+		return
+	}
+	logPublish(log, stream.Path, old, env.cfg.Takeover)
+	env.relays.publishStarted(stream, ring)
 }

@@ -169,7 +169,7 @@ func publisherOf(srv *Server, app, name string) string {
 	return pub.ID
 }
 
-// Done-when 1 with ffmpeg and the default settings: an ffmpeg publisher
+// With ffmpeg and the default settings, an ffmpeg publisher
 // frozen with SIGSTOP (its TCP connection stays open) is replaced by a
 // second ffmpeg publisher to the same key, retrying as OBS does, within
 // 3 s; an RTMP player (the project's client), an ffmpeg RTMP reader, an
@@ -232,7 +232,7 @@ func TestFFmpegBlipTakeover(t *testing.T) {
 	}
 }
 
-// Done-when 2: ffmpeg's live reader (-rtmp_live live sends FCSubscribe)
+// ffmpeg's live reader (-rtmp_live live sends FCSubscribe)
 // plays with no error line.
 func TestFFmpegFCSubscribe(t *testing.T) {
 	requireFFmpeg(t)

@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -188,7 +189,7 @@ func viewersOf(t *testing.T, srv *Server, path string) []tagSource {
 	}
 }
 
-// Done-when 1 with the project's client: a publisher that has gone silent
+// With the project's client, a publisher that has gone silent
 // for -takeover-idle is replaced by a new one at once; players of every
 // protocol stay on their connection and go on with the new publisher's
 // frames, from a keyframe, timestamps rebased to continue (the newcomer
@@ -452,5 +453,27 @@ func TestRefusalLog(t *testing.T) {
 	}
 	if ok, _ := l.admit("1.2.3.5", "publish busy", now.Add(time.Second)); !ok {
 		t.Error("another address is limited by the first")
+	}
+}
+
+// -takeover takes idle, always or never, from the command line and from
+// the JSON config; anything else is an error.
+func TestTakeoverFlag(t *testing.T) {
+	cfg, err := loadConfig([]string{"-takeover", "always", "-takeover-idle", "500ms"}, io.Discard)
+	if err != nil || cfg.Takeover != TakeoverAlways || cfg.TakeoverIdle.Duration != 500*time.Millisecond {
+		t.Fatalf("flags: %+v, %v", cfg, err)
+	}
+	if _, err := loadConfig([]string{"-takeover", "sometimes"}, io.Discard); err == nil {
+		t.Error("-takeover sometimes accepted")
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(`{"takeover": "never"}`), &c); err != nil || c.Takeover != TakeoverNever {
+		t.Errorf("json: %q, %v", c.Takeover, err)
+	}
+	if err := json.Unmarshal([]byte(`{"takeover": "often"}`), &c); err == nil {
+		t.Error(`json "often" accepted`)
+	}
+	if cfg, _ := loadConfig(nil, io.Discard); cfg.Takeover != TakeoverIdle || cfg.TakeoverIdle.Duration != 2*time.Second || cfg.KickEndsPlayers {
+		t.Errorf("defaults: %q %v %v", cfg.Takeover, cfg.TakeoverIdle, cfg.KickEndsPlayers)
 	}
 }

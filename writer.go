@@ -186,14 +186,6 @@ func (l *writeLock) tryLock() bool {
 	return true
 }
 
-// shut makes every later lock fail with err: the message just written
-// was the connection's last (a WebSocket close frame). The lock is held.
-func (l *writeLock) shut(err error) {
-	if l.err == nil {
-		l.err = err
-	}
-}
-
 // leave keeps bufs (copied into the lock's own list) as the rest of a
 // message, written with w. The lock is held.
 func (l *writeLock) leave(bufs [][]byte, w frameWriter, sent *atomic.Uint64, h *Hub) {

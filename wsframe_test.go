@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -519,18 +521,30 @@ func FuzzWSFrame(f *testing.F) {
 		if err == nil {
 			wsCheckReencode(t, b[:len(b)-len(rest)], fr)
 		}
-		// the read loop must not panic either, and must report any
-		// protocol error in a close frame
-		var last []byte
-		err = wsServeReads(bytes.NewReader(b), func(op WSOpcode, p []byte) error {
-			last = appendWSFrame(nil, op, p)
-			return nil
-		}, 1<<10)
+		// the read loop must not panic either, must report any protocol
+		// error in a close frame, and must answer the same whether the
+		// bytes come in one piece or one byte at a time
+		sent, err := wsServeTranscript(bytes.NewReader(b))
 		var we *WSError
-		if errors.As(err, &we) && !bytes.Equal(last, appendWSClose(nil, we.Code, we.Reason)) {
-			t.Fatalf("error %v, last frame sent % x", err, last)
+		if errors.As(err, &we) && (len(sent) == 0 || !bytes.Equal(sent[len(sent)-1], appendWSClose(nil, we.Code, we.Reason))) {
+			t.Fatalf("error %v, %d frames sent", err, len(sent))
+		}
+		sent1, err1 := wsServeTranscript(iotest.OneByteReader(bytes.NewReader(b)))
+		if fmt.Sprint(err) != fmt.Sprint(err1) || !slices.EqualFunc(sent, sent1, bytes.Equal) {
+			t.Fatalf("one piece: %d frames sent, %v; one byte at a time: %d, %v", len(sent), err, len(sent1), err1)
 		}
 	})
+}
+
+// wsServeTranscript runs the read loop over r and returns every frame it
+// sent back (pongs, the close answer) and how it ended.
+func wsServeTranscript(r io.Reader) ([][]byte, error) {
+	var sent [][]byte
+	err := wsServeReads(r, func(op WSOpcode, p []byte) error {
+		sent = append(sent, appendWSFrame(nil, op, p))
+		return nil
+	}, 1<<10)
+	return sent, err
 }
 
 // wsCheckReencode checks that a decoded frame, encoded again and masked
