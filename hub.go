@@ -1,6 +1,6 @@
 // The hub: live streams by path ("/app/name"), each with at most one
 // publisher, its GOP ring (gop.go) and its players. Players of every
-// protocol run the same loop, player.run, over the same ring and the same
+// protocol run the same loop, player.life, over the same ring and the same
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
 // protocol's start/end messages differ. A player that has caught up is
 // written by the publication's fan-out workers (fanout, up to one per CPU) with
