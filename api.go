@@ -270,6 +270,7 @@ func (a *api) metrics(w http.ResponseWriter, r *http.Request) {
 	snap := a.stats.snapshot()
 	var p promWriter
 	writeServerMetrics(&p, snap)
+	writeHLSMetrics(&p, snap)
 	writeStreamMetrics(&p, snap)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(p.b)
@@ -401,7 +402,7 @@ const statusInitialMark = "/*INITIAL*/null"
 const statusRTMPPortMark = "/*RTMPPORT*/1935"
 
 // playerProtocols are the protocols the metrics count players of.
-var playerProtocols = []string{"rtmp", "flv", "ws", "mp4"}
+var playerProtocols = []string{"rtmp", "flv", "ws", "mp4", "hls"}
 
 func (a *api) statusPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -88,14 +88,25 @@ func (t *connTracker) serve(c net.Conn, handle func(net.Conn)) {
 // closes only that connection.
 func (t *connTracker) recover(c net.Conn) {
 	if v := recover(); v != nil {
-		t.panicked(c, v)
+		t.panicked(c.RemoteAddr().String(), v)
+		c.Close()
 	}
 }
 
-// panicked logs a panic recovered in one of c's goroutines and closes c.
-func (t *connTracker) panicked(c net.Conn, v any) {
-	t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
-	c.Close()
+// recoverSession is recover for a player's read-side goroutine, whose
+// connection may be an HTTP/2 stream (not a connection of its own): a
+// panic there runs stop, which ends the player and so its connection
+// or stream.
+func (t *connTracker) recoverSession(remote string, stop func()) {
+	if v := recover(); v != nil {
+		t.panicked(remote, v)
+		stop()
+	}
+}
+
+// panicked logs a panic recovered in one of a session's goroutines.
+func (t *connTracker) panicked(remote string, v any) {
+	t.log.Error("panic in session", "remote", remote, "panic", v, "stack", string(debug.Stack()))
 }
 
 // track registers a connection, enforcing the connection limits.

@@ -359,6 +359,10 @@ type gopRing struct {
 	wake      chan struct{} // closed and replaced on every append and on close
 	closed    bool
 	fan       *fanout // writes to caught-up players (fanout.go); nil in tests
+	// retain > 2 keeps that many GOPs (an HLS playlist window, hls.go)
+	// instead of two: keys lists the newest keyframes, oldest first.
+	retain int
+	keys   []uint64
 }
 
 func newGOPRing() *gopRing {
@@ -491,8 +495,39 @@ func (r *gopRing) markKey(seq uint64) {
 		r.prevKey, r.hasPrev = r.key, true
 	}
 	r.key, r.hasKey = seq, true
+	if r.retain > 2 {
+		r.keepKeys(seq)
+		return
+	}
 	if r.hasPrev && r.prevKey > r.tail {
 		r.release(r.prevKey)
+	}
+}
+
+// keepKeys records keyframe seq and releases everything before the
+// retain newest keyframes (the ring cap may have released more).
+func (r *gopRing) keepKeys(seq uint64) {
+	r.keys = append(r.keys, seq)
+	drop := 0
+	for drop < len(r.keys) && r.keys[drop] < r.tail {
+		drop++
+	}
+	if n := len(r.keys) - drop; n > r.retain {
+		drop += n - r.retain
+		r.release(r.keys[drop])
+	}
+	r.keys = r.keys[:copy(r.keys, r.keys[drop:])]
+}
+
+// retainGOPs makes the ring keep the n newest GOPs (n <= 2: the default
+// two) while a consumer needs a longer window; the ring cap still bounds
+// what is held.
+func (r *gopRing) retainGOPs(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retain = n
+	if n <= 2 {
+		r.keys = nil
 	}
 }
 

@@ -12,12 +12,16 @@
 // codecs change (a progressive file cannot change its moov).
 //
 // All are hub players (hub.go): they read the publication's GOP ring and
-// write the bytes built once per frame (Frame.appendWire). The
-// response is written on the hijacked TCP connection, close-delimited
+// write the bytes built once per frame (Frame.appendWire). Over HTTP/1.x
+// the response is written on the hijacked TCP connection, close-delimited
 // (RFC 9112 section 6.3), so a batch of tags leaves in one gathered write.
+// An HTTP/2 stream (RFC 9113; -https negotiates it with ALPN) cannot be
+// hijacked: there the body goes through the ResponseWriter, flushed after
+// every batch (responseWriter, writer.go), and ends with the stream.
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -99,6 +103,9 @@ func (s *Server) serveFLVRoute(w http.ResponseWriter, r *http.Request) {
 		s.api.statusPage(w, r)
 		return
 	}
+	if s.hls.route(w, r) {
+		return
+	}
 	setCORS(w.Header())
 	proto, contentType := "flv", "video/x-flv"
 	app, name, ok := flvPath(r.URL.Path)
@@ -143,6 +150,12 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, a
 	}
 	if !s.conns.begin() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if r.ProtoMajor >= 2 { // no WebSocket here: extended CONNECT is not offered
+		defer s.conns.end()
+		defer s.auth.done(req)
+		s.playOnStream(w, r, proto, flvTarget{id, app, name})
 		return
 	}
 	hijack, play := s.hijackHTTPPlayer, s.playHTTP
@@ -231,8 +244,9 @@ func (s *Server) playMP4(conn net.Conn, r io.Reader, to flvTarget) {
 
 // playHTTPAs runs an HTTP-FLV or MP4 player on a hijacked connection.
 func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvTarget) {
-	var wmu writeLock
-	watch := func(p *player) {
+	hp := &httpPlay{to: to, proto: proto, out: conn, lock: new(writeLock)}
+	hp.sess = s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
+	hp.watch = func(p *player) {
 		// the client sends nothing after its request: a read that ends
 		// means it went away
 		discardUntilError(r)
@@ -240,8 +254,34 @@ func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvT
 	}
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
-	finish := func(error) { conn.Close() }
-	s.runFLVPlayer(conn, proto, &wmu, to, watch, finish)
+	hp.finish = func(error) { conn.Close() }
+	s.runFLVPlayer(hp)
+}
+
+// playOnStream runs an HTTP-FLV or MP4 player on an HTTP/2 stream until
+// the player ends (the body then ends with the stream) or the client
+// resets the stream or goes (the request's context ends).
+func (s *Server) playOnStream(w http.ResponseWriter, r *http.Request, proto string, to flvTarget) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	hp := &httpPlay{to: to, proto: protoFLV, lock: new(writeLock)}
+	contentType := "video/x-flv"
+	if proto == "mp4" {
+		hp.proto, contentType = protoMP4, "video/mp4"
+	}
+	hp.sess = s.hub.newDetachedSession(to.id, proto, r.RemoteAddr, cancel)
+	w.Header().Set("Content-Type", contentType)
+	setNoCache(w.Header())
+	w.WriteHeader(http.StatusOK)
+	out := newResponseWriter(w, s.cfg.WriteTimeout.Duration, hp.sess.outCounter(), s.hub)
+	if _, err := out.writeAll(nil); err != nil { // the head now, as the hijacked players do
+		s.hub.endSession(hp.sess)
+		return
+	}
+	hp.out = out
+	hp.watch = func(p *player) { <-ctx.Done(); p.stop() }
+	hp.finish = func(error) { cancel() }
+	s.runFLVPlayer(hp)
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -282,7 +322,9 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 		}
 		conn.Close()
 	}
-	s.runFLVPlayer(conn, protoWS, &ws.mu, to, watch, finish)
+	hp := &httpPlay{to: to, proto: protoWS, out: conn, lock: &ws.mu, watch: watch, finish: finish}
+	hp.sess = s.hub.newSessionAs(to.id, protoWS.String(), conn, func() { conn.Close() })
+	s.runFLVPlayer(hp)
 }
 
 // wsLingerBytes bounds what wsLinger reads and throws away.
@@ -358,18 +400,30 @@ func (ws *wsSender) send(op WSOpcode, payload []byte) error {
 	return err
 }
 
-// runFLVPlayer runs an HTTP-FLV or WS-FLV player until the client leaves,
-// or no publisher comes for -play-wait (at first, and after one left).
-// With -kick-ends-players, kicking the publisher closes it. watch is the read side, run in
-// the calling goroutine; it must stop the player when the client goes away. finish
-// ends the connection (given why the player stopped) and must make watch
-// return; runFLVPlayer returns when both are done.
-func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
-	to flvTarget, watch func(*player), finish func(error)) {
-	sess := s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
+// httpPlay is one HTTP-FLV, WS-FLV or MP4 player's side of its
+// connection or HTTP/2 stream.
+type httpPlay struct {
+	to     flvTarget
+	proto  wireProto
+	sess   *sessionInfo // registered; runFLVPlayer ends it
+	out    playerConn   // where the player writes
+	lock   *writeLock   // out's write lock
+	watch  func(*player)
+	finish func(error)
+}
+
+// runFLVPlayer runs an HTTP-FLV, WS-FLV or MP4 player until the client
+// leaves, or no publisher comes for -play-wait (at first, and after one
+// left). With -kick-ends-players, kicking the publisher closes it. watch
+// is the read side, run in the calling goroutine; it must stop the player
+// when the client goes away. finish ends the connection or stream (given
+// why the player stopped) and must make watch return; runFLVPlayer
+// returns when both are done.
+func (s *Server) runFLVPlayer(hp *httpPlay) {
+	sess, proto, to := hp.sess, hp.proto, hp.to
 	defer s.hub.endSession(sess)
 	sess.setStream(to.app, to.name, false)
-	p := newPlayer(s.hub, sess, proto, conn, wmu)
+	p := newPlayer(s.hub, sess, proto, hp.out, hp.lock)
 	p.startFn = flvStart(p)
 	p.endFn = func() error { return nil } // the FLV stream goes on with the next publisher
 	p.rewait = s.cfg.PlayWait.Duration
@@ -389,11 +443,11 @@ func (s *Server) runFLVPlayer(conn net.Conn, proto wireProto, wmu *writeLock,
 		if err != nil && !errors.Is(err, ErrPlayerClosed) {
 			log.Info("player ended", "reason", err)
 		}
-		finish(err)
-	}, func(v any) { s.conns.panicked(conn, v) })
+		hp.finish(err)
+	}, func(v any) { s.conns.panicked(sess.RemoteAddr, v) })
 	// This goroutine is the read side; the player's run in goroutines of
 	// their own, none while it is caught up (player.play).
-	watch(p)
+	func() { defer s.conns.recoverSession(sess.RemoteAddr, p.stop); hp.watch(p) }()
 	p.stop()
 	<-ended
 }

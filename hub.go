@@ -18,6 +18,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -137,6 +138,19 @@ func newSessionID(proto string, n uint64) string {
 	return strings.ToUpper(proto) + "-" + string(b[:])
 }
 
+// newDetachedSession registers session id (from sessionID) that has no
+// connection of its own (an HLS viewer, whose requests come on any
+// connection; a player on an HTTP/2 stream, which shares its connection);
+// its bytes are counted by whoever serves it, in outCounter.
+func (h *Hub) newDetachedSession(id, proto, remote string, closeFn func()) *sessionInfo {
+	s := &sessionInfo{ID: id, Protocol: proto,
+		RemoteAddr: remote, Started: time.Now(), closeFn: closeFn}
+	h.mu.Lock()
+	h.sessions[s.ID] = s
+	h.mu.Unlock()
+	return s
+}
+
 func (h *Hub) endSession(s *sessionInfo) {
 	h.mu.Lock()
 	delete(h.sessions, s.ID)
@@ -197,6 +211,7 @@ type Stream struct {
 	changed chan struct{} // closed and replaced when ring changes
 	players map[*player]struct{}
 	pubAt   time.Time
+	keepers int // holders that keep the stream between publications (keepStream)
 
 	// the timeline across publications (takeover.go)
 	clock *pubClock                // the current publication's
@@ -221,6 +236,27 @@ func (h *Hub) streamLocked(app, name string) *Stream {
 		h.streams[path] = s
 	}
 	return s
+}
+
+// keepStream returns the stream app/name (creating it) and keeps it in
+// the hub, with or without a publisher, until letGo: a consumer that
+// outlives publications (an HLS muxer) holds it this way.
+func (h *Hub) keepStream(app, name string) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.streamLocked(app, name)
+	s.mu.Lock()
+	s.keepers++
+	s.mu.Unlock()
+	return s
+}
+
+// letGo undoes one keepStream.
+func (s *Stream) letGo() {
+	s.mu.Lock()
+	s.keepers--
+	s.mu.Unlock()
+	s.hub.collect(s)
 }
 
 // lookup returns the stream at path or nil.
@@ -314,7 +350,7 @@ func (h *Hub) collect(s *Stream) {
 	defer h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ring == nil && len(s.players) == 0 && h.streams[s.Path] == s {
+	if s.ring == nil && len(s.players) == 0 && s.keepers == 0 && h.streams[s.Path] == s {
 		delete(h.streams, s.Path)
 	}
 }
@@ -368,10 +404,12 @@ func (s *Stream) playerList() []*player {
 	return ps
 }
 
+// playerCount counts the stream's players, and the holders that keep it
+// for players of their own (an HLS muxer, keepStream).
 func (s *Stream) playerCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.players)
+	return len(s.players) + s.keepers
 }
 
 // waitRing waits until the stream has a publication other than prev.
@@ -537,6 +575,10 @@ func (p *player) run(firstWait time.Duration) error {
 	return <-ended
 }
 
+// errPlayerPanicked ends a player whose goroutine panicked (the panic
+// is logged by onPanic).
+var errPlayerPanicked = errors.New("player panicked")
+
 // errParked: the player went to the fan-out and its goroutine ends; the
 // fan-out's hand-back (or stop) starts another one (resume).
 var errParked = errors.New("parked in the fan-out")
@@ -547,7 +589,8 @@ var errParked = errors.New("parked in the fan-out")
 // it (idle) and a new one starts when the fan-out hands it back. A
 // parked goroutine costs its stack (4 KB, as the runtime sizes new
 // stacks from the average), about a third of what a player holds.
-// onPanic, if not nil, is told of a panic in one of them.
+// onPanic, if not nil, is told of a panic in one of them, and the
+// player then ends (end is called).
 func (p *player) play(firstWait time.Duration, end func(error), onPanic func(any)) {
 	p.end, p.onPanic = end, onPanic
 	go p.live(func() error { return p.life(nil, firstWait) })
@@ -577,6 +620,7 @@ func (p *player) live(part func() error) {
 		defer func() {
 			if v := recover(); v != nil {
 				p.onPanic(v)
+				p.end(fmt.Errorf("%w: %v", errPlayerPanicked, v)) // its owner closes the connection
 			}
 		}()
 	}

@@ -9,32 +9,35 @@ import (
 	"time"
 )
 
-// -idle-timeout 1s: a publisher that sends a message every 0.8 s is never
-// closed (each byte restarts the second), and one that stops is closed
-// one second after its last byte, not earlier, not much later.
+// -idle-timeout 2s: a publisher that sends a message every second is
+// never closed (each byte restarts the two seconds; a deadline refreshed
+// only now and then would cut it), and one that stops is closed two
+// seconds after its last byte, not earlier, not much later. (Two
+// seconds, not one, leave a loaded machine's scheduling delays room.)
 func TestIdleTimeoutCountsFromLastByte(t *testing.T) {
-	srv := startServer(t, func(c *Config) { c.IdleTimeout.Duration = time.Second })
+	const idle = 2 * time.Second
+	srv := startServer(t, func(c *Config) { c.IdleTimeout.Duration = idle })
 	pub := testPublisher(t, rtmpURL(srv, "/live/trickle"))
 	sendGOPs(t, pub, 0, 1, 30)
-	for i := 1; i <= 6; i++ {
-		time.Sleep(800 * time.Millisecond)
+	for i := 1; i <= 5; i++ {
+		time.Sleep(idle / 2)
 		sendGOPs(t, pub, i, 1, 30)
 	}
 	last := time.Now()
-	pub.conn.SetReadDeadline(last.Add(3 * time.Second))
+	pub.conn.SetReadDeadline(last.Add(3 * idle))
 	for {
 		_, err := pub.ReadMessage()
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			t.Fatal("silent publisher still open 3s after its last byte")
+			t.Fatal("silent publisher still open 6s after its last byte")
 		}
 		if err != nil {
 			break
 		}
 	}
 	d := time.Since(last)
-	if d < 950*time.Millisecond || d > 1500*time.Millisecond {
-		t.Errorf("silent publisher closed %v after its last byte, want 1s (at most 1.5s)", d)
+	if d < idle-50*time.Millisecond || d > idle+idle/2 {
+		t.Errorf("silent publisher closed %v after its last byte, want %v (at most %v)", d, idle, idle+idle/2)
 	}
 	t.Logf("closed %v after the last byte", d)
 }

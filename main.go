@@ -231,6 +231,11 @@ type Config struct {
 	Origin    string              `json:"origin"`    // edge mode: pull streams with no local publisher from here
 	EdgeGrace Duration            `json:"edgeGrace"` // a pull with no local player left stops after this
 	Apps      map[string]AppRelay `json:"apps"`      // per-app record / push / origin rules
+
+	// HLS (hls.go).
+	HLSSegment  Duration `json:"hlsSegment"`  // a segment is cut at the first keyframe this far into it
+	HLSPart     Duration `json:"hlsPart"`     // the part target: no part is longer
+	HLSSegments int      `json:"hlsSegments"` // segments a playlist lists (at most; the ring may hold fewer)
 }
 
 func defaultConfig() *Config {
@@ -254,6 +259,9 @@ func defaultConfig() *Config {
 		MaxHeaderBytes:   16 << 10,
 		HookTimeout:      Duration{5 * time.Second},
 		EdgeGrace:        Duration{5 * time.Second},
+		HLSSegment:       Duration{time.Second},
+		HLSPart:          Duration{200 * time.Millisecond},
+		HLSSegments:      7,
 	}
 }
 
@@ -342,6 +350,9 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var((*urlList)(&c.Push), "push", "forward each publish to rtmp://host:port[/app] (repeatable)")
 	fs.StringVar(&c.Origin, "origin", c.Origin, "edge mode: pull streams with no local publisher from rtmp://host:port[/app]")
 	fs.DurationVar(&c.EdgeGrace.Duration, "edge-grace", c.EdgeGrace.Duration, "stop a pull this long after its last local player left")
+	fs.DurationVar(&c.HLSSegment.Duration, "hls-segment", c.HLSSegment.Duration, "HLS: cut a segment at the first keyframe this far into it")
+	fs.DurationVar(&c.HLSPart.Duration, "hls-part", c.HLSPart.Duration, "HLS: part target duration (Low-Latency HLS)")
+	fs.IntVar(&c.HLSSegments, "hls-segments", c.HLSSegments, "HLS: segments listed in a playlist")
 }
 
 // serverEnv is what the server's connections use of it: the settings,
@@ -369,8 +380,9 @@ type Server struct {
 	http    *http.Server
 	https   *http.Server
 
-	stats *sampler // samples for the stats API (stats.go)
-	api   *api     // the JSON API, /metrics, the status page (api.go)
+	stats *sampler    // samples for the stats API (stats.go)
+	api   *api        // the JSON API, /metrics, the status page (api.go)
+	hls   *hlsService // HLS muxers and viewers (hlssession.go)
 }
 
 func NewServer(cfg *Config, logger *slog.Logger) *Server {
@@ -381,8 +393,15 @@ func NewServer(cfg *Config, logger *slog.Logger) *Server {
 		auth:   newAuthorizer(cfg, logger),
 		relays: newRelays(cfg, hub, logger, conns)},
 		stats: newSampler(hub)}
+	s.hls = newHLSService(&s.serverEnv)
+	s.stats.hlsRequests = s.hls.requestCounts
 	s.api = &api{cfg: cfg, hub: hub, log: logger, stats: s.stats, relays: s.relays, addrs: s.addrs}
 	s.http = s.newHTTPServer()
+	s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // plaintext: HTTP/1.x only
+	// -https: HTTP/2 (RFC 9113) where the client's ALPN offers it (Safari's
+	// Low-Latency HLS needs it), HTTP/1.1 otherwise. Extended CONNECT
+	// (RFC 8441) is not announced, so browsers open WebSockets over
+	// HTTP/1.1 connections of their own.
 	s.https = s.newHTTPServer()
 	return s
 }
@@ -395,7 +414,6 @@ func (s *Server) newHTTPServer() *http.Server {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes - httpHeaderSlack,
 		ConnState:         s.conns.httpConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 	}
 }
 
@@ -433,7 +451,9 @@ func (s *Server) listen() error {
 		s.log.Info("listening", "rtmps", s.rtmpsLn.Addr().String())
 	}
 	if s.cfg.HTTPS != "" {
-		if s.httpsLn, err = listenCounted(s.cfg.HTTPS, tc); err != nil {
+		htc := tc.Clone()
+		htc.NextProtos = []string{"h2", "http/1.1"} // ALPN, RFC 7301
+		if s.httpsLn, err = listenCounted(s.cfg.HTTPS, htc); err != nil {
 			return fmt.Errorf("https: %w", err)
 		}
 		s.log.Info("listening", "https", s.httpsLn.Addr().String())

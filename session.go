@@ -665,7 +665,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	}
 	s.log.Info("play", "stream", path)
 	s.playerWG.Add(1)
-	s.player.play(0, s.playerEnded, func(v any) { s.env.conns.panicked(s.conn, v) })
+	s.player.play(0, s.playerEnded, func(v any) { s.env.conns.panicked(s.info.RemoteAddr, v) })
 	return nil
 }
 

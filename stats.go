@@ -89,6 +89,8 @@ func (ss *streamSamples) addHistory(bps float64) {
 // of the API from them.
 type sampler struct {
 	hub *Hub
+	// hlsRequests reads the HLS request counters (hlssession.go); nil in tests
+	hlsRequests func() map[string]uint64
 
 	mu       sync.Mutex
 	global   rateWindow
@@ -300,6 +302,9 @@ type statsView struct {
 		InBps    uint64 `json:"inBps"`
 		OutBps   uint64 `json:"outBps"`
 	} `json:"network"`
+	HLS struct {
+		Requests map[string]uint64 `json:"requests"` // HLS requests served, by kind (hlssession.go)
+	} `json:"hls"`
 	Timestamp string `json:"timestamp"`
 }
 
@@ -433,6 +438,9 @@ func (st *sampler) fillStats(snap *snapshot) {
 	v.Server.NodeVersion, v.Server.GoVersion = runtime.Version(), runtime.Version()
 	v.Server.Platform, v.Server.Arch, v.Server.PID = runtime.GOOS, runtime.GOARCH, os.Getpid()
 	v.CPU.User, v.CPU.System = processCPU()
+	if st.hlsRequests != nil {
+		v.HLS.Requests = st.hlsRequests()
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	v.Memory.RSS, v.Memory.HeapTotal, v.Memory.HeapUsed = processRSS(), ms.HeapSys, ms.HeapAlloc

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -149,5 +150,150 @@ func TestTLSNeedsCertificate(t *testing.T) {
 	cfg.TLSCert, cfg.TLSKey = filepath.Join(t.TempDir(), "none.pem"), filepath.Join(t.TempDir(), "none.key")
 	if err := NewServer(cfg, testLogger(t, io.Discard)).Listen(); err == nil {
 		t.Fatal("missing certificate files accepted")
+	}
+}
+
+// Over -https a client that offers h2 gets HTTP/2 (RFC 9113): the HLS
+// playlists and parts, a blocking reload and the blocking preload-hint
+// part, and the live FLV and MP4 bodies written through the
+// ResponseWriter. A player on an HTTP/2 stream is a session with its
+// bytes, can be kicked, and leaves when the client resets its stream.
+func TestHTTP2(t *testing.T) {
+	srv := startTLSServer(t, nil)
+	livePublisher(t, srv, "/live/h2")
+	waitLive(t, srv, "live", "h2")
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	h2 := &h2Client{t: t, c: &http.Client{Transport: tr}, base: "https://" + srv.HTTPSAddr() + "/live/"}
+
+	multi := strings.Split(strings.TrimSpace(string(h2.get("h2.m3u8"))), "\n")
+	media := multi[len(multi)-1]
+	pl, err := parseMediaPlaylist(string(h2.get(media)))
+	if err != nil || pl.hint == "" || len(pl.segs) == 0 {
+		t.Fatalf("media playlist over h2: %v %+v", err, pl)
+	}
+	dir := media[:strings.LastIndex(media, "/")+1]
+	part := pl.segs[len(pl.segs)-1].parts[0]
+	if _, ok := firstSampleSync(h2.get(dir+part.uri), 1); !ok {
+		t.Fatalf("part %s over h2: no video sample", part.uri)
+	}
+	if _, ok := firstSampleSync(h2.get(dir+pl.hint), 1); !ok {
+		t.Fatalf("hinted part %s over h2: no video sample", pl.hint)
+	}
+	last := pl.segs[len(pl.segs)-1]
+	if _, err := parseMediaPlaylist(string(h2.get(fmt.Sprintf("%s&_HLS_msn=%d&_HLS_part=%d", media, last.msn, len(last.parts))))); err != nil {
+		t.Fatalf("blocking reload over h2: %v", err)
+	}
+
+	flv := h2.open("h2.flv", "video/x-flv")
+	readFLVHeader(t, flv.Body)
+	if tags := readFLVTags(t, flv.Body, 4); frameNumber(tags[3].Data)%30 != 0 {
+		t.Fatalf("flv over h2: first frame %d is no keyframe", frameNumber(tags[3].Data))
+	}
+	mp4 := h2.open("h2.mp4", "video/mp4")
+	var head [8]byte
+	if _, err := io.ReadFull(mp4.Body, head[:]); err != nil || string(head[4:]) != "ftyp" {
+		t.Fatalf("mp4 over h2: first box %q, %v", head[4:], err)
+	}
+	sess := map[string]*sessionInfo{}
+	for _, si := range srv.hub.sessionList() {
+		sess[si.Protocol] = si
+	}
+	if sess["flv"] == nil || sess["flv"].bytesOut() == 0 || sess["mp4"] == nil || sess["mp4"].bytesOut() == 0 {
+		t.Fatalf("h2 players: sessions %v", sess)
+	}
+	// kicked: the body ends; reset by the client: the player leaves
+	srv.hub.kick(sess["mp4"].ID)
+	if _, err := io.Copy(io.Discard, mp4.Body); err != nil {
+		t.Logf("mp4 body after the kick: %v", err)
+	}
+	flv.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h2.players(srv)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("h2 players still listed: %v", h2.players(srv))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// h2Client makes HTTP/2 requests under base and wants HTTP/2 answers.
+type h2Client struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+}
+
+// get fetches path and returns its body; it wants a 200 over HTTP/2.
+func (h *h2Client) get(path string) []byte {
+	h.t.Helper()
+	resp := h.open(path, "")
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	must(h.t, err)
+	return b
+}
+
+// open starts a GET of path and wants a 200 over HTTP/2 (and the
+// Content-Type ctype, if set).
+func (h *h2Client) open(path, ctype string) *http.Response {
+	h.t.Helper()
+	resp, err := h.c.Get(h.base + path)
+	must(h.t, err)
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || (ctype != "" && resp.Header.Get("Content-Type") != ctype) {
+		resp.Body.Close()
+		h.t.Fatalf("GET %s: %s %s %s", path, resp.Proto, resp.Status, resp.Header.Get("Content-Type"))
+	}
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// players lists the FLV and MP4 sessions.
+func (h *h2Client) players(srv *Server) []string {
+	var out []string
+	for _, si := range srv.hub.sessionList() {
+		if si.Protocol == "flv" || si.Protocol == "mp4" {
+			out = append(out, si.ID)
+		}
+	}
+	return out
+}
+
+// Chromium plays HTTPS-FLV, over HTTP/2 now, then WSS from the same
+// server: HTTP/2 announces no extended CONNECT (RFC 8441), so the
+// browser opens its WebSocket on an HTTP/1.1 connection of its own.
+func TestBrowserTLS(t *testing.T) {
+	requireFFmpeg(t)
+	requireChromium(t)
+	srv := startTLSServer(t, nil)
+	startFFmpegPublisher(t, rtmpURL(srv, "/live/sec"))
+	waitLive(t, srv, "live", "sec")
+	seen := map[string]bool{} // "flv h2", "ws"
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			for _, si := range srv.hub.sessionList() {
+				switch {
+				case si.Protocol == "flv" && si.conn == nil: // no connection of its own: an HTTP/2 stream
+					seen["flv h2"] = true
+				case si.Protocol == "ws":
+					seen["ws"] = true
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	runPlay(t, 2, "--insecure", "--libs", "mpegts.js", "--configs", "live",
+		"https://"+srv.HTTPSAddr()+"/live/sec.flv", "wss://"+srv.HTTPSAddr()+"/live/sec.flv")
+	close(stop)
+	<-watched
+	if !seen["flv h2"] || !seen["ws"] {
+		t.Fatalf("sessions seen while Chromium played: %v (want an HTTP/2 FLV player and a WSS one)", seen)
 	}
 }

@@ -2,7 +2,7 @@
 //
 // A player hands its writer a batch as a list of slices, the frames'
 // framing bytes and payloads side by side, and the writer passes it on
-// without copying where it can. There are two ways to write, chosen once,
+// without copying where it can. There are three ways to write, chosen once,
 // when the player is made (newFrameWriter):
 //
 //   - the sendmsg fast path (nbwrite_linux.go) for plain TCP sockets: one
@@ -12,7 +12,10 @@
 //   - the portable writer (streamWriter, here) for everything else (TLS,
 //     files, other platforms): the connection's own Write under a write
 //     deadline, small slices gathered into one buffer so that a frame is
-//     one TLS record, not one per slice.
+//     one TLS record, not one per slice;
+//   - the HTTP/2 writer (responseWriter, here) for a player on an HTTP/2
+//     stream, which cannot be hijacked: the ResponseWriter's Write, one
+//     Flush per batch.
 //
 // A connection is also written by its session (RTMP control messages,
 // WebSocket pings and close frames). writeLock serialises the two at
@@ -23,6 +26,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,8 +59,8 @@ type playerConn interface {
 // true when the writer bypasses the connection's Write (its bytes are
 // counted by the player, not by the connection) and tryWrite can take
 // data: such players are written by the fan-out. A connection that is a
-// frameWriter itself (a test double) is used as it is, by the player's
-// goroutine only.
+// frameWriter itself (an HTTP/2 stream's responseWriter, a test double)
+// is used as it is, by the player's goroutine only.
 func newFrameWriter(c playerConn, timeout time.Duration) (w frameWriter, direct bool) {
 	if fw, ok := c.(frameWriter); ok {
 		return fw, false
@@ -127,6 +131,51 @@ func (w *streamWriter) writeAll(bufs [][]byte) (int, error) {
 	}
 	n, err := w.conn.Write(flat)
 	return done + n, err
+}
+
+// responseWriter is the writer of a player on an HTTP/2 stream: the
+// response body through the ResponseWriter (whose own buffer gathers
+// small slices into DATA frames, RFC 9113 section 6.1), flushed once per
+// batch (http.Flusher, through the ResponseController), under a write
+// deadline renewed at most once a second. The connection under it
+// carries other streams too, so it counts its bytes itself.
+type responseWriter struct {
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	timeout      time.Duration
+	lastDeadline time.Time
+	sent         *atomic.Uint64 // the session's count
+	hub          *Hub
+}
+
+func newResponseWriter(w http.ResponseWriter, timeout time.Duration, sent *atomic.Uint64, h *Hub) *responseWriter {
+	return &responseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, sent: sent, hub: h}
+}
+
+// Write writes and flushes b (playerConn).
+func (w *responseWriter) Write(b []byte) (int, error) { return w.writeAll([][]byte{b}) }
+
+// SetWriteDeadline bounds the stream's writes (playerConn).
+func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.rc.SetWriteDeadline(t) }
+
+// tryWrite takes nothing: a stream's Write may wait for flow control.
+func (w *responseWriter) tryWrite([][]byte) (int, error) { return 0, errWouldBlock }
+
+// writeAll writes bufs, then flushes them to the client.
+func (w *responseWriter) writeAll(bufs [][]byte) (int, error) {
+	if now := time.Now(); now.Sub(w.lastDeadline) > time.Second {
+		w.rc.SetWriteDeadline(now.Add(w.timeout))
+		w.lastDeadline = now
+	}
+	done := 0
+	defer func() { countOut(w.sent, w.hub, done) }()
+	for _, b := range bufs {
+		n, err := w.w.Write(b)
+		if done += n; err != nil {
+			return done, err
+		}
+	}
+	return done, w.rc.Flush()
 }
 
 // flatPiece bounds the buffer small slices are gathered into.

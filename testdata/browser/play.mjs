@@ -2,7 +2,7 @@
 //
 //   npm ci                      (in this folder: playwright-core, mpegts.js, flv.js)
 //   node play.mjs [--libs mpegts.js,flv.js] [--configs live,default] [--timeout 15]
-//                 [--advance 1] [--parallel] http://127.0.0.1:8000/live/cam.flv ws://127.0.0.1:8000/live/cam.flv
+//                 [--advance 1] [--parallel] [--insecure] http://127.0.0.1:8000/live/cam.flv ws://127.0.0.1:8000/live/cam.flv
 //
 // Serves a page from its own loopback origin (127.0.0.1:<another port>), so
 // that every HTTP-FLV request is cross-origin and needs the server's CORS
@@ -12,7 +12,9 @@
 // getVideoPlaybackQuality().totalVideoFrames > 0. It prints one JSON object
 // per case on stdout and exits 0 only when every case passed. With
 // --parallel every case plays at once, each in its own tab (for players
-// that connect before the publisher starts).
+// that connect before the publisher starts). --insecure accepts the
+// server's certificate whatever it is (https:// and wss:// URLs of a test
+// server with a self-signed one).
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
@@ -36,6 +38,9 @@ const advanceWanted = Number(option("--advance", "1"));
 const parallelAt = args.indexOf("--parallel");
 const parallel = parallelAt >= 0;
 if (parallel) args.splice(parallelAt, 1);
+const insecureAt = args.indexOf("--insecure");
+const insecure = insecureAt >= 0;
+if (insecure) args.splice(insecureAt, 1);
 const urls = args;
 
 const libFiles = {
@@ -107,7 +112,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   headless: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required"],
+         "--autoplay-policy=no-user-gesture-required", ...(insecure ? ["--ignore-certificate-errors"] : [])],
 });
 // runCase plays one case in the given tab and returns its result.
 async function runCase(tab, consoleLines, url, lib, cfgName) {
