@@ -22,7 +22,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"slices"
 )
 
 // MessageType is the RTMP message type id (section 5.4, 7.1).
@@ -336,10 +335,15 @@ func (r *ChunkReader) readChunkData(csid uint32, cs *chunkStream) (Message, bool
 	}
 	// The buffer grows with the data that really arrived, not with the
 	// announced length: a peer announcing the largest message on every
-	// chunk stream and sending nothing costs nothing.
+	// chunk stream and sending nothing costs nothing (messageCap).
 	n := min(cs.length-uint32(len(cs.payload)), r.chunkSize)
 	start := len(cs.payload)
-	cs.payload = slices.Grow(cs.payload, int(n))[:start+int(n)]
+	if need := start + int(n); need > cap(cs.payload) {
+		grown := make([]byte, start, messageCap(need, int(cs.length)))
+		copy(grown, cs.payload)
+		cs.payload = grown
+	}
+	cs.payload = cs.payload[:start+int(n)]
 	if err := r.read(cs.payload[start:]); err != nil {
 		return Message{}, false, err
 	}
@@ -349,6 +353,22 @@ func (r *ChunkReader) readChunkData(csid uint32, cs *chunkStream) (Message, bool
 	m := Message{Type: cs.typ, StreamID: cs.streamID, Timestamp: cs.timestamp, CSID: csid, Payload: cs.payload}
 	cs.payload = nil
 	return m, true, nil
+}
+
+// messageCap is the capacity a message buffer gets when it must hold
+// need bytes of a message of length: the whole length once a quarter of
+// it has arrived (a buffer is then at most four times what the peer
+// sent), else twice need. So a message is copied two or three times
+// while it arrives and ends in a buffer of its exact size, which the ring
+// keeps as it is (newFrame copies a buffer with slack): append's
+// doubling from the first chunk copied a 73 KB keyframe five times and
+// left it in 128 KB, copied once more, three to four times the
+// publisher's bytes in garbage for the collector.
+func messageCap(need, length int) int {
+	if 4*need >= length {
+		return length
+	}
+	return 2 * need
 }
 
 // appendBasicHeader appends the 1-, 2- or 3-byte basic header.

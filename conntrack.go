@@ -88,7 +88,7 @@ func (t *connTracker) serve(c net.Conn, handle func(net.Conn)) {
 // closes only that connection.
 func (t *connTracker) recover(c net.Conn) {
 	if v := recover(); v != nil {
-		t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+		t.panicked(c.RemoteAddr().String(), v)
 		c.Close()
 	}
 }
@@ -99,9 +99,14 @@ func (t *connTracker) recover(c net.Conn) {
 // or stream.
 func (t *connTracker) recoverSession(remote string, stop func()) {
 	if v := recover(); v != nil {
-		t.log.Error("panic in session", "remote", remote, "panic", v, "stack", string(debug.Stack()))
+		t.panicked(remote, v)
 		stop()
 	}
+}
+
+// panicked logs a panic recovered in one of a session's goroutines.
+func (t *connTracker) panicked(remote string, v any) {
+	t.log.Error("panic in session", "remote", remote, "panic", v, "stack", string(debug.Stack()))
 }
 
 // track registers a connection, enforcing the connection limits.

@@ -1,13 +1,13 @@
-// The fan-out: a publication's worker goroutines (one per CPU) write each
+// The fan-out: a publication's worker goroutines (up to one per CPU) write each
 // new frame to every caught-up socket player, the way an event loop does:
 // per frame and player, one non-blocking gathered write of bytes built
 // once (wireSink.tryFrames), no goroutine wake-up, no timer, no
 // allocation. Players are split into shards, one per worker. A write that
-// would block, fails, or meets a filter hands the player back to its own
-// goroutine (player.idle in hub.go), with its cursor; that goroutine
-// finishes the frame the write stopped in (sleeping while the socket takes
-// it) and applies the slow-player policy; once caught up it attaches
-// again. So the publisher never waits for a player, and a slow player
+// would block, fails, or meets a filter hands the player back, with its
+// cursor, to a goroutine of its own (player.resume in hub.go: a parked
+// player has none); that goroutine finishes the frame the write stopped
+// in (sleeping while the socket takes it) and applies the slow-player
+// policy; once caught up it attaches again and ends. So the publisher never waits for a player, and a slow player
 // costs no more than a fast one: its cursor, in the same ring.
 package main
 
@@ -25,7 +25,7 @@ type fanout struct {
 	delay  time.Duration // -write-delay: linger after a wake-up
 	shards []*fanShard
 	next   atomic.Uint32
-	start  sync.Once
+	manual bool // tests: no worker starts, the test runs the passes
 }
 
 // fanShard is one worker's players and scratch.
@@ -35,7 +35,14 @@ type fanShard struct {
 	seats  []seat
 	frames []*Frame
 	bufs   [][]byte
+	work   sync.Once // starts the worker, with its scratch, at the first seat
 }
+
+// shardPlayers is how many attaches a publication's first workers take
+// before the next one starts: a stream with a handful of players (a
+// platform's many small channels) runs one worker, not one per CPU, and
+// a big one spreads over all of them within its first few hundred joins.
+const shardPlayers = 64
 
 // seat is a player while the fan-out has it: the worker owns its cursor
 // until it hands the player back.
@@ -58,41 +65,51 @@ func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
 	fo := &fanout{ring: r, delay: delay}
 	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
 	for i := range fo.shards {
-		fo.shards[i] = &fanShard{hub: h, frames: make([]*Frame, 0, maxBatch), bufs: make([][]byte, 0, batchSlices)}
+		fo.shards[i] = &fanShard{hub: h}
 	}
 	return fo
+}
+
+// pick chooses the shard of the n-th attach: round robin over the
+// shards started so far, one more every shardPlayers attaches.
+func (fo *fanout) pick(n uint32) *fanShard {
+	active := min(len(fo.shards), 1+int(n/shardPlayers))
+	return fo.shards[int(n)%active]
 }
 
 // attach gives p, at cursor c (everything before it sent), to a worker.
 // It returns nil, leaving p to its goroutine, when c is no longer the
 // head or the publication ended.
 func (fo *fanout) attach(p *player, c cursor) *fanShard {
-	sh := fo.shards[int(fo.next.Add(1))%len(fo.shards)]
+	sh := fo.pick(fo.next.Add(1) - 1)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if !fo.ring.caughtUp(c.seq) {
 		return nil
 	}
 	sh.seats = append(sh.seats, seat{p: p, seq: c.seq, hdrs: c.lastHdrs})
-	fo.start.Do(func() {
-		for _, s := range fo.shards {
-			go fo.work(s)
+	sh.work.Do(func() {
+		sh.frames, sh.bufs = make([]*Frame, 0, maxBatch), make([][]byte, 0, batchSlices)
+		if !fo.manual {
+			go fo.work(sh)
 		}
 	})
 	return sh
 }
 
-// detach takes p out of the shard (a no-op when the worker already
-// handed it back).
-func (sh *fanShard) detach(p *player) {
+// detach takes p out of the shard and returns its seat; false when the
+// worker already handed it back. Whoever takes a player out of a shard
+// (the worker, or detach) resumes it.
+func (sh *fanShard) detach(p *player) (seat, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for i := range sh.seats {
-		if sh.seats[i].p == p {
+		if s := sh.seats[i]; s.p == p {
 			sh.remove(i)
-			return
+			return s, true
 		}
 	}
+	return seat{}, false
 }
 
 func (sh *fanShard) remove(i int) {
@@ -142,7 +159,7 @@ func (sh *fanShard) pass(r *gopRing, closed bool) {
 			if errors.Is(err, errWouldBlock) || errors.Is(err, errHandBack) {
 				err = nil
 			}
-			s.p.kick <- handBack{seq: s.seq, hdrs: s.hdrs, err: err} // cap 1, and only the worker sends
+			s.p.resume(handBack{seq: s.seq, hdrs: s.hdrs, err: err})
 			sh.remove(i)
 		}
 		clear(win.frames)

@@ -147,7 +147,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	st := &Stream{hub: h}
 	r := newGOPRing()
 	fo := newFanout(h, r, 0)
-	fo.start.Do(func() {})
+	fo.manual = true
 	r.setFanOut(fo)
 	var wg sync.WaitGroup
 	tb.Cleanup(wg.Wait) // runs after the conns' cleanups (LIFO)

@@ -314,7 +314,7 @@ func (h *headerSet) withMedia(t TagType) *headerSet {
 
 // gopRing is the live buffer of one publication.
 //
-// Sequence numbers grow forever; slot = seq % ringCap. The ring holds frames
+// Sequence numbers grow forever; slot = seq % len(buf). The ring holds frames
 // tail..head-1 and remembers the newest keyframe (key) and the one before it
 // (prevKey). When a keyframe arrives, everything before prevKey is released,
 // so memory is about two GOPs whatever the number of players:
@@ -337,11 +337,11 @@ func (h *headerSet) withMedia(t TagType) *headerSet {
 // and wait for the next keyframe.
 type gopRing struct {
 	mu      sync.Mutex
-	buf     [ringCap]*Frame
-	head    uint64 // seq of the next frame to append
-	tail    uint64 // seq of the oldest frame still held
-	key     uint64 // seq of the newest keyframe, valid when hasKey
-	prevKey uint64 // seq of the keyframe before key, valid when hasPrev
+	buf     []*Frame // a power of two long, grown up to ringCap (at)
+	head    uint64   // seq of the next frame to append
+	tail    uint64   // seq of the oldest frame still held
+	key     uint64   // seq of the newest keyframe, valid when hasKey
+	prevKey uint64   // seq of the keyframe before key, valid when hasPrev
 	hasKey  bool
 	hasPrev bool
 	bytes   int // payload bytes held, for stats
@@ -366,7 +366,7 @@ type gopRing struct {
 }
 
 func newGOPRing() *gopRing {
-	return &gopRing{hdrs: &headerSet{}, wake: make(chan struct{})}
+	return &gopRing{hdrs: &headerSet{}, wake: make(chan struct{}), buf: make([]*Frame, ringStart)}
 }
 
 // setFanOut gives the ring the fan-out that writes to its caught-up
@@ -387,10 +387,13 @@ func (r *gopRing) append(f *Frame) {
 	f.Seq = r.head
 	r.updateHeaders(f)
 	f.headers = r.hdrs
+	if r.head-r.tail == uint64(len(r.buf)) {
+		r.grow()
+	}
 	if r.head-r.tail == ringCap {
 		r.release(r.tail + 1)
 	}
-	r.buf[f.Seq%ringCap] = f
+	*r.at(f.Seq) = f
 	r.head++
 	r.noteDelta(f)
 	r.bytes += len(f.Payload)
@@ -398,6 +401,28 @@ func (r *gopRing) append(f *Frame) {
 	close(r.wake)
 	r.wake = make(chan struct{})
 	r.mu.Unlock()
+}
+
+// ringStart is the slot count a ring starts with: two 2 s GOPs at 30
+// fps with audio (about 300 frames) take one doubling. A ring of the full
+// ringCap would cost every publication 32 KB of pointers, most of them
+// never used: at 200 streams, 6.4 MB.
+const ringStart = 256
+
+// at is the slot of seq.
+func (r *gopRing) at(seq uint64) **Frame { return &r.buf[seq&uint64(len(r.buf)-1)] }
+
+// grow doubles the slots (up to ringCap), moving the frames held to
+// their slots in the longer ring.
+func (r *gopRing) grow() {
+	if len(r.buf) >= ringCap {
+		return
+	}
+	old := r.buf
+	r.buf = make([]*Frame, 2*len(old))
+	for seq := r.tail; seq < r.head; seq++ {
+		*r.at(seq) = old[seq&uint64(len(old)-1)]
+	}
 }
 
 func (r *gopRing) updateHeaders(f *Frame) {
@@ -509,9 +534,9 @@ func (r *gopRing) retainGOPs(n int) {
 // release drops frames before seq (seq must be <= head).
 func (r *gopRing) release(seq uint64) {
 	for ; r.tail < seq; r.tail++ {
-		slot := r.tail % ringCap
-		r.bytes -= len(r.buf[slot].Payload)
-		r.buf[slot] = nil
+		slot := r.at(r.tail)
+		r.bytes -= len((*slot).Payload)
+		*slot = nil
 	}
 	if r.hasPrev && r.prevKey < r.tail {
 		r.hasPrev = false
@@ -537,7 +562,7 @@ func (r *gopRing) read(cursor uint64, dst []*Frame, max int) ([]*Frame, uint64, 
 		return dst, cursor, r.wake, readBehind
 	}
 	for ; cursor < r.head && len(dst) < max; cursor++ {
-		dst = append(dst, r.buf[cursor%ringCap])
+		dst = append(dst, *r.at(cursor))
 	}
 	if len(dst) == 0 && r.closed {
 		return dst, cursor, r.wake, readClosed
@@ -561,7 +586,7 @@ func (r *gopRing) window(lo uint64, dst []*Frame, n int) (w window, tail, head u
 	defer r.mu.Unlock()
 	w = window{base: max(lo, r.tail), frames: dst}
 	for seq := w.base; seq < r.head && len(w.frames) < n; seq++ {
-		w.frames = append(w.frames, r.buf[seq%ringCap])
+		w.frames = append(w.frames, *r.at(seq))
 	}
 	return w, r.tail, r.head
 }
@@ -575,7 +600,7 @@ func (r *gopRing) joinPoint() (seq uint64, hdrs *headerSet, key *Frame) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.hasKey && r.key >= r.tail {
-		f := r.buf[r.key%ringCap]
+		f := *r.at(r.key)
 		return r.key, f.headers, f
 	}
 	return r.head, r.hdrs, nil
@@ -587,7 +612,7 @@ func (r *gopRing) oldestKey() (uint64, *headerSet, *Frame) {
 	r.mu.Lock()
 	if r.hasPrev && r.prevKey >= r.tail {
 		defer r.mu.Unlock()
-		f := r.buf[r.prevKey%ringCap]
+		f := *r.at(r.prevKey)
 		return r.prevKey, f.headers, f
 	}
 	r.mu.Unlock()
@@ -617,7 +642,7 @@ func (r *gopRing) newestTimestamp() uint32 {
 	if r.head == r.tail {
 		return 0
 	}
-	return r.buf[(r.head-1)%ringCap].Timestamp
+	return (*r.at(r.head - 1)).Timestamp
 }
 
 // close ends the publication: players drain what is left, then see

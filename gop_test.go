@@ -34,7 +34,7 @@ func TestGOPRingJoinAndRelease(t *testing.T) {
 		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))
 	}
 	seq, hdrs, key := r.joinPoint()
-	if key == nil || frameNumber(r.buf[seq%ringCap].Payload) != 60 {
+	if key == nil || frameNumber((*r.at(seq)).Payload) != 60 {
 		t.Fatalf("join point %d key %v", seq, key != nil)
 	}
 	if len(hdrs.frames) != 3 || hdrs.frames[0].Type != TagScript || !hdrs.hasVideo || !hdrs.hasAudio {
@@ -69,7 +69,7 @@ func TestGOPRingHeaderSlots(t *testing.T) {
 		string(hdrs.frames[0].Payload) != string(newHeader) {
 		t.Fatalf("slots after a new video header: %d", len(hdrs.frames))
 	}
-	if old := r.buf[2].headers; string(old.frames[0].Payload) != string(testVideoHeader) {
+	if old := (*r.at(2)).headers; string(old.frames[0].Payload) != string(testVideoHeader) {
 		t.Fatal("the first keyframe's header set changed")
 	}
 }
@@ -86,6 +86,35 @@ func TestGOPRingCap(t *testing.T) {
 	}
 	if _, _, key := r.joinPoint(); key != nil {
 		t.Fatal("the released keyframe is still offered as a join point")
+	}
+}
+
+// The ring starts small and grows as frames stay: every frame held is
+// read back in order across the doublings, and a ring never grows past
+// ringCap.
+func TestGOPRingGrows(t *testing.T) {
+	r := newGOPRing()
+	const n = 3 * ringStart // one keyframe: all are held
+	for i := 0; i < n; i++ {
+		r.append(ringFrame(TagVideo, uint32(i), testVideoFrame(i, i == 0)))
+	}
+	if len(r.buf) != 4*ringStart {
+		t.Errorf("%d slots for %d frames, want %d", len(r.buf), n, 4*ringStart)
+	}
+	frames, _, _, res := r.read(0, nil, n)
+	if res != readOK || len(frames) != n {
+		t.Fatalf("read %d frames (%v), want %d", len(frames), res, n)
+	}
+	for i, f := range frames {
+		if f.Seq != uint64(i) || frameNumber(f.Payload) != i {
+			t.Fatalf("frame %d: seq %d, number %d", i, f.Seq, frameNumber(f.Payload))
+		}
+	}
+	for i := n; i < 2*ringCap; i++ {
+		r.append(ringFrame(TagVideo, uint32(i), testVideoFrame(i, false)))
+	}
+	if len(r.buf) != ringCap {
+		t.Errorf("%d slots, want the cap %d", len(r.buf), ringCap)
 	}
 }
 

@@ -175,6 +175,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, a
 	// connection state and the request go with it: a player holds only its
 	// connection, a small reader of its own and goroutines of its own.
 	go func() {
+		defer s.conns.recover(conn)
 		defer s.conns.end()
 		defer s.auth.done(req)
 		defer s.conns.untrack(conn)
@@ -414,7 +415,7 @@ type httpPlay struct {
 // runFLVPlayer runs an HTTP-FLV, WS-FLV or MP4 player until the client
 // leaves, or no publisher comes for -play-wait (at first, and after one
 // left). With -kick-ends-players, kicking the publisher closes it. watch
-// is the read side, run in its own goroutine; it must stop the player
+// is the read side, run in the calling goroutine; it must stop the player
 // when the client goes away. finish ends the connection or stream (given
 // why the player stopped) and must make watch return; runFLVPlayer
 // returns when both are done.
@@ -433,17 +434,22 @@ func (s *Server) runFLVPlayer(hp *httpPlay) {
 	}
 	stream := s.relays.addPlayer(to.app, to.name, p)
 	defer stream.removePlayer(p)
-	done := make(chan struct{})
-	go func() { defer close(done); defer s.conns.recoverSession(sess.RemoteAddr, p.stop); hp.watch(p) }()
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
-	err := p.run(s.cfg.PlayWait.Duration)
+	ended := make(chan struct{})
+	p.play(s.cfg.PlayWait.Duration, func(err error) {
+		defer close(ended)
+		p.stop()
+		if err != nil && !errors.Is(err, ErrPlayerClosed) {
+			log.Info("player ended", "reason", err)
+		}
+		hp.finish(err)
+	}, func(v any) { s.conns.panicked(sess.RemoteAddr, v) })
+	// This goroutine is the read side; the player's run in goroutines of
+	// their own, none while it is caught up (player.play).
+	func() { defer s.conns.recoverSession(sess.RemoteAddr, p.stop); hp.watch(p) }()
 	p.stop()
-	if err != nil && !errors.Is(err, ErrPlayerClosed) {
-		log.Info("player ended", "reason", err)
-	}
-	hp.finish(err)
-	<-done
+	<-ended
 }
 
 // discardBufSize is the buffer discardUntilError reads into: a client

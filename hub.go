@@ -1,9 +1,9 @@
 // The hub: live streams by path ("/app/name"), each with at most one
 // publisher, its GOP ring (gop.go) and its players. Players of every
-// protocol run the same loop, player.run, over the same ring and the same
+// protocol run the same loop, player.life, over the same ring and the same
 // encoded bytes; only the bytes they pick (Frame.appendWire) and the
 // protocol's start/end messages differ. A player that has caught up is
-// written by the publication's fan-out workers (fanout, one per CPU) with
+// written by the publication's fan-out workers (fanout, up to one per CPU) with
 // one non-blocking gathered write per batch, as an event loop would, so that a
 // frame costs no goroutine wake-up per player; its own goroutine takes
 // over again for anything that may wait (a full socket, a slow player).
@@ -18,6 +18,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -458,10 +459,10 @@ const maxBatch = 32
 // runs run: start messages, headers, catching up, slow phases; its state
 // is that goroutine's. A socket player that has caught up is handed to
 // the publication's fan-out (fanout.go), which writes new frames to it
-// without waking its goroutine; the goroutine then sleeps until the
-// fan-out hands it back, with the cursor (a short write, an error, a
-// filter), or the player stops. The connection's reader goroutine only
-// watches for the close.
+// without waking a goroutine; the player's goroutine then ends, and the
+// fan-out's hand-back, with the cursor (a short write, an error, a
+// filter), or stop starts another (play, resume). The connection's reader
+// goroutine only watches for the close.
 type player struct {
 	hub    *Hub
 	stream *Stream
@@ -486,10 +487,14 @@ type player struct {
 	drops                    atomic.Uint64
 	lagMs                    atomic.Int64
 
-	// owned by the run goroutine
+	// owned by the goroutine that runs the player (see play)
 	cur     cursor
-	scratch *batchBuf     // nil while the fan-out has the player
-	kick    chan handBack // the fan-out hands the player back (cap 1)
+	scratch *batchBuf // nil while the fan-out has the player
+	parked  *gopRing  // the publication it was parked on, for resume
+
+	end     func(error)              // called once when the player ends (play)
+	onPanic func(v any)              // a panic in one of its goroutines (play)
+	shard   atomic.Pointer[fanShard] // the shard it last attached to
 }
 
 // batchBuf is the scratch of a goroutine that writes: a batch of frames
@@ -520,10 +525,7 @@ func newPlayer(h *Hub, sess *sessionInfo, proto wireProto, c playerConn, lock *w
 
 // newSinkPlayer makes a player that hands its frames to out.
 func newSinkPlayer(h *Hub, sess *sessionInfo, out sink) *player {
-	return &player{hub: h, sess: sess, out: out,
-		done: make(chan struct{}),
-		kick: make(chan handBack, 1),
-	}
+	return &player{hub: h, sess: sess, out: out, done: make(chan struct{})}
 }
 
 // protocol is the wire form a socket player writes; a recorder or a push
@@ -535,7 +537,18 @@ func (p *player) protocol() wireProto {
 	return p.wire.proto
 }
 
-func (p *player) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+// stop ends the player. One parked in the fan-out has no goroutine to see
+// done: stop takes it out of its shard and resumes it to end.
+func (p *player) stop() {
+	p.stopOnce.Do(func() {
+		close(p.done)
+		if sh := p.shard.Load(); sh != nil {
+			if s, ok := sh.detach(p); ok {
+				p.resume(handBack{seq: s.seq, hdrs: s.hdrs, err: ErrPlayerClosed})
+			}
+		}
+	})
+}
 
 // borrow takes a scratch batch for the goroutine; giveBack returns it.
 func (p *player) borrow() {
@@ -553,27 +566,99 @@ func (p *player) giveBack() {
 	}
 }
 
-// run plays publications of the stream until the player stops. firstWait
-// bounds the wait for the first publisher (0: forever).
+// run plays publications of the stream until the player stops, and
+// returns why it stopped. firstWait bounds the wait for the first
+// publisher (0: forever).
 func (p *player) run(firstWait time.Duration) error {
-	if p.wire != nil {
-		defer p.wire.release(p.sess)
-	}
-	defer p.giveBack()
-	var prev *gopRing
-	for kind := startFirst; ; {
-		ring, err := p.stream.waitRing(prev, p.done, firstWait)
-		if err != nil {
+	ended := make(chan error, 1)
+	p.play(firstWait, func(err error) { ended <- err }, nil)
+	return <-ended
+}
+
+// errPlayerPanicked ends a player whose goroutine panicked (the panic
+// is logged by onPanic).
+var errPlayerPanicked = errors.New("player panicked")
+
+// errParked: the player went to the fan-out and its goroutine ends; the
+// fan-out's hand-back (or stop) starts another one (resume).
+var errParked = errors.New("parked in the fan-out")
+
+// play runs the player (as run does) in goroutines of its own and calls
+// end with the reason once it has stopped. A caught-up socket player
+// holds no goroutine at all: its goroutine ends when the fan-out takes
+// it (idle) and a new one starts when the fan-out hands it back. A
+// parked goroutine costs its stack (4 KB, as the runtime sizes new
+// stacks from the average), about a third of what a player holds.
+// onPanic, if not nil, is told of a panic in one of them, and the
+// player then ends (end is called).
+func (p *player) play(firstWait time.Duration, end func(error), onPanic func(any)) {
+	p.end, p.onPanic = end, onPanic
+	go p.live(func() error { return p.life(nil, firstWait) })
+}
+
+// resume gives the player back to a goroutine of its own, at the cursor
+// of hb, where the fan-out stopped: it finishes the frame the fan-out's
+// write stopped in and goes on from there.
+func (p *player) resume(hb handBack) {
+	go p.live(func() error {
+		p.borrow()
+		p.cur.seq, p.cur.lastHdrs = hb.seq, hb.hdrs
+		if hb.err != nil {
+			return hb.err
+		}
+		if err := p.wire.finish(); err != nil {
 			return err
 		}
-		firstWait = p.rewait
-		if err := p.playRing(ring, kind); err != nil {
+		return p.life(p.parked, p.rewait)
+	})
+}
+
+// live runs part of the player's life in this goroutine; unless it
+// parked, the player has ended.
+func (p *player) live(part func() error) {
+	if p.onPanic != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				p.onPanic(v)
+				p.end(fmt.Errorf("%w: %v", errPlayerPanicked, v)) // its owner closes the connection
+			}
+		}()
+	}
+	err := part()
+	if errors.Is(err, errParked) {
+		return
+	}
+	if p.wire != nil {
+		p.wire.release(p.sess)
+	}
+	p.giveBack()
+	p.end(err)
+}
+
+// life plays publications of the stream until the player stops (or
+// parks). r, when not nil, is the publication a resumed player goes on
+// with; wait bounds each wait for a publisher.
+func (p *player) life(r *gopRing, wait time.Duration) error {
+	var prev *gopRing
+	for kind := startFirst; ; {
+		fresh := r == nil
+		if fresh {
+			ring, err := p.stream.waitRing(prev, p.done, wait)
+			if err != nil {
+				return err
+			}
+			wait, r = p.rewait, ring
+			if err := p.start(r, kind); err != nil {
+				return err
+			}
+		}
+		if err := p.follow(r, fresh); err != nil {
 			return err
 		}
 		if p.endFn == nil {
 			return p.hub.closingErr()
 		}
-		prev, kind = ring, p.stream.nextStart(ring)
+		prev, kind, r = r, p.stream.nextStart(r), nil
 		if kind == startHandover {
 			continue // no end message: the stream goes on
 		}
@@ -592,7 +677,13 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 	if err := p.start(r, kind); err != nil {
 		return err
 	}
-	for fresh := true; ; {
+	return p.follow(r, true)
+}
+
+// follow sends r's frames from the cursor on until the publication ends.
+// fresh: the player has just started on r and sent no frame yet.
+func (p *player) follow(r *gopRing, fresh bool) error {
+	for {
 		frames, _, wake, res := r.read(p.cur.seq, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:
@@ -681,37 +772,34 @@ func (p *player) waitReady(r *gopRing) error {
 }
 
 // idle is where a player that has sent everything up to the head waits
-// for more: in the fan-out when it can (its goroutine then sleeps until
-// handed back, and takes its cursor back), else on the ring's wake
-// channel.
+// for more: in the fan-out when it can (its goroutine then ends, with
+// errParked, and resume starts another one when the fan-out hands it
+// back), else on the ring's wake channel. Once attached, the player is
+// the fan-out's: this goroutine touches it again only if it takes it
+// out of the shard itself (stopped meanwhile).
 func (p *player) idle(r *gopRing, wake <-chan struct{}) error {
 	fo := r.fanOut()
-	if fo == nil || p.wire == nil || !p.wire.direct || p.cur.needKey || p.filtering() {
+	if fo == nil || p.wire == nil || !p.wire.direct || p.cur.needKey || p.filtering() || p.end == nil {
 		return p.wait(wake)
 	}
+	p.lagMs.Store(0)
+	p.parked = r
+	p.giveBack()
 	sh := fo.attach(p, p.cur)
 	if sh == nil { // frames arrived meanwhile, or the ring closed
+		p.borrow()
 		return nil
 	}
-	p.lagMs.Store(0)
-	p.giveBack()
-	var hb handBack
+	p.shard.Store(sh) // before looking at done: see stop
 	select {
-	case hb = <-p.kick:
 	case <-p.done:
-		sh.detach(p)
-		select { // a hand-back that raced with stop: nothing to undo
-		case <-p.kick:
-		default:
+		if _, ok := sh.detach(p); ok {
+			p.borrow()
+			return ErrPlayerClosed
 		}
-		return ErrPlayerClosed
+	default:
 	}
-	p.borrow()
-	p.cur.seq, p.cur.lastHdrs = hb.seq, hb.hdrs
-	if hb.err != nil {
-		return hb.err
-	}
-	return p.wire.finish() // the rest of a frame the fan-out stopped in
+	return errParked
 }
 
 // wait blocks until the ring changes, then optionally lingers for

@@ -32,7 +32,7 @@
 //	  -> Stream.append           hub.go            frame counters
 //	  -> gopRing.append          gop.go            the GOP ring: held for late joiners,
 //	                                               wakes the fan-out
-//	  -> fanout.work             fanout.go         one worker per CPU and stream
+//	  -> fanout.work             fanout.go         up to one worker per CPU and stream
 //	  -> fanShard.pass           fanout.go         the ring read once per pass
 //	                                               (gopRing.window) for all its players
 //	  -> fanShard.push           fanout.go         caught-up players
@@ -41,8 +41,10 @@
 //	  -> sendmsgWriter.tryWrite  nbwrite_linux.go  one non-blocking gathered write
 //	  -> sendmsg(2)
 //
-// A player that is behind (joining, or its socket full) writes from its
-// own goroutine: player.run -> player.playRing -> player.writeFrames
+// A player that is behind (joining, or its socket full) writes from a
+// goroutine of its own (none while it is caught up: player.play, and
+// player.resume on the fan-out's hand-back): player.life ->
+// player.follow -> player.writeFrames
 // (hub.go) -> wireSink.sendFrames (sink.go) -> sendmsgWriter.tryWrite,
 // and for the rest wireSink.writeLocked -> sendmsgWriter.writeAll
 // (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux

@@ -665,7 +665,7 @@ func (s *rtmpSession) onPlay(c *rtmpCommand) error {
 	}
 	s.log.Info("play", "stream", path)
 	s.playerWG.Add(1)
-	go s.runPlayer(s.player)
+	s.player.play(0, s.playerEnded, func(v any) { s.env.conns.panicked(s.info.RemoteAddr, v) })
 	return nil
 }
 
@@ -711,12 +711,11 @@ func streamLabel(app, name string) string {
 	return truncate(streamPath(app, name), 80)
 }
 
-// runPlayer is the player goroutine; a write failure closes the
+// playerEnded is told when the player's goroutines are done (it has
+// none while caught up: player.play); a write failure closes the
 // connection so that the reading side ends too.
-func (s *rtmpSession) runPlayer(p *player) {
+func (s *rtmpSession) playerEnded(err error) {
 	defer s.playerWG.Done()
-	defer s.env.conns.recover(s.conn)
-	err := p.run(0)
 	switch {
 	case errors.Is(err, ErrServerClosing):
 		// told (StreamEOF, UnpublishNotify); the reading side ends when
