@@ -199,7 +199,7 @@ func (c *hlsCutter) cutVideo(r *gopRing, f *Frame, s hlsSample) {
 	newSeg := s.key && c.segmentDue(s.dts, c.segMs)
 	forced := !newSeg && c.segOpen && c.outgrows(s.dts+c.video.next())
 	if c.part.open && (newSeg || forced || c.overruns(s.dts, c.video.next())) {
-		c.closePart(s.dts)
+		c.closePart(c.partEnd(s.dts, &c.video))
 	}
 	if newSeg || forced {
 		c.openSegment(f, s.dts)
@@ -227,7 +227,7 @@ func (c *hlsCutter) cutAudio(r *gopRing, f *Frame, s hlsSample, videoLed bool) {
 	}
 	newSeg := c.segmentDue(s.dts, max(c.segMs, hlsAudioSegment)) || c.outgrows(s.dts+c.audio.next())
 	if c.part.open && (newSeg || c.overruns(s.dts, c.audio.next())) {
-		c.closePart(s.dts)
+		c.closePart(c.partEnd(s.dts, &c.audio))
 	}
 	if newSeg {
 		c.openSegment(f, s.dts)
@@ -277,6 +277,18 @@ func (c *hlsCutter) fixTarget(segMs int64) {
 // later, would.
 func (c *hlsCutter) overruns(dts, delta int64) bool {
 	return dts-c.part.start >= c.partMs || dts+delta-c.part.start > c.partMs
+}
+
+// partEnd is where the open part ends when the track's next sample is at
+// dts: there, unless the stream jumps past the part target (a gap in its
+// timestamps: an encoder that dropped frames, a publisher's pause). Then
+// the part's last sample lasts the track's usual delta, the part stays
+// within the part target, and the next part starts at dts.
+func (c *hlsCutter) partEnd(dts int64, clk *hlsTrackClock) int64 {
+	if dts-c.part.start <= c.partMs {
+		return dts
+	}
+	return max(min(clk.last+clk.next(), c.part.start+c.partMs), clk.last+1)
 }
 
 // place adds s to the open part, opening one at s.

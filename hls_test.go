@@ -663,3 +663,38 @@ func TestHLSTargetFixed(t *testing.T) {
 	}
 	newHLSChecker(t, media).follow(media, 2*time.Second)
 }
+
+// A gap in the stream's timestamps (an encoder that dropped frames for a
+// second) ends the part before it: no part lasts longer than PART-TARGET,
+// and every playlist stays valid through the gap.
+func TestHLSTimestampGap(t *testing.T) {
+	srv := startServer(t, nil)
+	pub := testPublisher(t, rtmpURL(srv, "/live/gap"))
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(11 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			ts := uint32(i * 33)
+			if i >= 45 { // frames 45..74 never came: a second's jump
+				ts += 1000
+			}
+			if pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, i%30 == 0)) != nil {
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(quit); <-done })
+	waitLive(t, srv, "live", "gap")
+	media := hlsMediaURL(t, srv, "/live/gap.m3u8")
+	chk := newHLSChecker(t, media)
+	if pl := chk.follow(media, 3*time.Second); len(pl.segs) < 3 {
+		t.Fatalf("%d segments listed after the gap", len(pl.segs))
+	}
+}

@@ -213,7 +213,7 @@ type Stream struct {
 	pubAt   time.Time
 	keepers int // holders that keep the stream between publications (keepStream)
 
-	// the timeline across publications (takeover.go)
+	// the timeline across publications (pubchange.go)
 	clock *pubClock                // the current publication's
 	last  handoff                  // where the last ended one stopped
 	live  atomic.Pointer[pubClock] // clock, for the media path
@@ -275,7 +275,7 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 }
 
 // publishOver is publish for a publisher that may take the stream over
-// from the current one, as -takeover allows (takeover.go). It returns
+// from the current one, as -takeover allows (pubchange.go). It returns
 // the session it replaced, if any, already being closed.
 func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*Stream, *gopRing, *sessionInfo, error) {
 	h.mu.Lock()
@@ -304,7 +304,7 @@ func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing
 	if err := s.hub.closingErr(); err != nil {
 		return nil, err
 	}
-	if ring.ended() { // a reserved one whose publisher left (takeover.go)
+	if ring.ended() { // a reserved one whose publisher left (pubchange.go)
 		return nil, errReservationGone
 	}
 	var old *sessionInfo
@@ -476,7 +476,7 @@ type player struct {
 	// startFn is called when the player starts on a publication, before
 	// the headers are written (RTMP: StreamBegin, PublishNotify; FLV: the
 	// file header). endFn is called when the publication ends and no other
-	// has replaced it (takeover.go: nextStart); a nil endFn ends the
+	// has replaced it (pubchange.go: nextStart); a nil endFn ends the
 	// player with the publication (push relays, recordings).
 	startFn func(h *headerSet, republish bool) error
 	endFn   func() error

@@ -203,7 +203,7 @@ type Config struct {
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 	ShutdownTimeout  Duration `json:"shutdownTimeout"`  // SIGTERM/SIGINT: drain within this, then close at once
 
-	// Publisher takeover (takeover.go) and kicks.
+	// Publisher takeover (pubchange.go) and kicks.
 	Takeover        TakeoverPolicy `json:"takeover"`        // idle, always, never
 	TakeoverIdle    Duration       `json:"takeoverIdle"`    // -takeover idle: a publisher silent this long is replaced
 	KickEndsPlayers bool           `json:"kickEndsPlayers"` // kicking a publisher also closes its players

@@ -94,7 +94,7 @@ type rtmpSession struct {
 
 	pubStream *Stream
 	pubRing   *gopRing
-	pubClock  *pubClock   // its timeline (takeover.go)
+	pubClock  *pubClock   // its timeline (pubchange.go)
 	reserved  *time.Timer // a publish waiting to take the stream over (publishReserved)
 	pubReq    authRequest // what publish was allowed, for on_done
 	playReq   authRequest
@@ -502,7 +502,7 @@ func (s *rtmpSession) onPublish(c *rtmpCommand) error {
 }
 
 // publishReserved starts a publish that waits d to take the stream over
-// from a publisher that went silent (takeover.go): the publisher is told
+// from a publisher that went silent (pubchange.go): the publisher is told
 // Publish.Start and sends at once, its frames are held, and when d is
 // over it either goes live with them or, if the old publisher sent again,
 // gets NetStream.Publish.BadName and is closed.

@@ -130,7 +130,7 @@ func (ws *wireSink) sendHeaders(h *headerSet, key *Frame, ts uint32, skip func(*
 		switch {
 		case key != nil && key.headers == h:
 			rtmp = key.joinHeaderChunks()
-		case key != nil: // some of its headers (takeover.go)
+		case key != nil: // some of its headers (pubchange.go)
 			rtmp = restampHeaders(h, key.Timestamp)
 		default:
 			rtmp = restampHeaders(h, ts)

@@ -1,9 +1,9 @@
 package main
 
 // Publisher takeover and viewers that stay through a publisher change
-// (takeover.go), with the project's client as publisher and players of
+// (pubchange.go), with the project's client as publisher and players of
 // every protocol; the same with real ffmpeg publishers and readers in
-// takeover_ffmpeg_test.go.
+// pubchange_ffmpeg_test.go.
 
 import (
 	"bytes"
