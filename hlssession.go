@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -321,7 +320,7 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 	if sign := signParam(r.URL.RawQuery); sign != "" {
 		uri += "&sign=" + sign
 	}
-	h.writeText(w, r, multivariantPlaylist(in, bw, uri), "no-cache", s)
+	h.writeText(w, r, hlsText{pieces: []string{multivariantPlaylist(in, bw, uri)}}, hdrNoCache, s)
 }
 
 // waitStart waits until the window lists enough to start with (see
@@ -358,32 +357,41 @@ func hlsError(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
+// Response header values, shared by every response (net/http only
+// reads them).
+var (
+	hdrPlaylistType = []string{"application/vnd.apple.mpegurl"}
+	hdrMP4Type      = []string{"video/mp4"}
+	hdrNoCache      = []string{"no-cache"}
+	hdrBlocking     = []string{"public, max-age=3"}
+	hdrImmutable    = []string{"public, max-age=60, immutable"}
+)
+
 // writeText answers a playlist (RFC 8216 section 4: its Content-Type),
 // counting its bytes for s (may be nil).
-func (h *hlsService) writeText(w http.ResponseWriter, r *http.Request, text, cache string, s *hlsSession) {
+func (h *hlsService) writeText(w http.ResponseWriter, r *http.Request, text hlsText, cache []string, s *hlsSession) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/vnd.apple.mpegurl")
-	hd.Set("Cache-Control", cache)
-	hd.Set("Content-Length", strconv.Itoa(len(text)))
+	hd["Content-Type"] = hdrPlaylistType
+	hd["Cache-Control"] = cache
+	hd["Content-Length"] = []string{strconv.Itoa(text.size())}
 	if r.Method == http.MethodHead {
 		return
 	}
-	n, _ := io.WriteString(w, text)
+	n, _ := text.writeTo(w)
 	h.count(s, n)
 }
 
-// writeMedia answers an init segment, part or segment: bufs as they are
-// (slices of the ring's payloads), cacheable for good since its URI
-// never names other bytes.
+// writeMedia answers an init segment, part or segment: bufs as they are,
+// cacheable for good since its URI never names other bytes.
 func (h *hlsService) writeMedia(w http.ResponseWriter, r *http.Request, bufs net.Buffers, s *hlsSession) {
 	size := 0
 	for _, b := range bufs {
 		size += len(b)
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", "video/mp4")
-	hd.Set("Cache-Control", "public, max-age=60, immutable")
-	hd.Set("Content-Length", strconv.Itoa(size))
+	hd["Content-Type"] = hdrMP4Type
+	hd["Cache-Control"] = hdrImmutable
+	hd["Content-Length"] = []string{strconv.Itoa(size)}
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -452,7 +460,7 @@ func (h *hlsService) serveSegment(w http.ResponseWriter, r *http.Request, m *hls
 	}
 	var bufs net.Buffers
 	for _, p := range parts {
-		bufs = p.appendTo(bufs)
+		bufs = p.appendWire(bufs)
 	}
 	h.writeMedia(w, r, bufs, s)
 }
@@ -474,7 +482,7 @@ func (h *hlsService) servePart(w http.ResponseWriter, r *http.Request, m *hlsMux
 		hlsError(w, http.StatusNotFound, "no such part")
 		return
 	}
-	h.writeMedia(w, r, p.appendTo(make(net.Buffers, 0, len(p.data)+1)), s)
+	h.writeMedia(w, r, p.appendWire(make(net.Buffers, 0, len(p.data)+1)), s)
 }
 
 // serveMediaPlaylist answers the Media Playlist, at once, or for a
@@ -492,7 +500,7 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 		h.requests[hlsReqPlaylist].Add(1)
-		h.writeText(w, r, m.win.playlist(query), "no-cache", s)
+		h.writeText(w, r, m.win.playlist(query), hdrNoCache, s)
 		return
 	}
 	h.requests[hlsReqBlocking].Add(1)
@@ -515,7 +523,7 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 		hlsError(w, http.StatusServiceUnavailable, "the part asked for did not come in time")
 		return
 	}
-	h.writeText(w, r, m.win.playlist(query), "public, max-age=3", s)
+	h.writeText(w, r, m.win.playlist(query), hdrBlocking, s)
 }
 
 // wait waits until cond holds, for at most three target durations
