@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ var hlsReqNames = [hlsReqKinds]string{"playlist", "blocking_playlist", "part", "
 
 // hlsService holds the server's HLS muxers, by stream path.
 type hlsService struct {
+	reentry  *reentryListener // the plain HTTP listener, for the keep-alive loop (hlsconn.go)
 	env      *serverEnv
 	mu       sync.Mutex
 	muxers   map[string]*hlsMuxer
@@ -198,7 +200,7 @@ var errHLSGone = &AuthError{Status: http.StatusNotFound, Reason: "stream ended"}
 // session finds the viewer of a request by its session parameter and
 // keeps it alive; kicked reports a session that was kicked.
 func (m *hlsMuxer) session(r *http.Request) (s *hlsSession, kicked bool) {
-	id := r.URL.Query().Get("session")
+	id, _ := queryValue(r.URL.RawQuery, "session")
 	now := time.Now()
 	m.mu.Lock()
 	m.lastUse = now
@@ -212,6 +214,27 @@ func (m *hlsMuxer) session(r *http.Request) (s *hlsSession, kicked bool) {
 	}
 	s.touch(now)
 	return s, false
+}
+
+// queryValue is the first value of key in a raw query (as
+// url.Values.Get, without making the map: it runs on every request).
+func queryValue(raw, key string) (string, bool) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			k, _ = url.QueryUnescape(k)
+		}
+		if k != key {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			v, _ = url.QueryUnescape(v)
+		}
+		return v, true
+	}
+	return "", false
 }
 
 // randomToken returns n random bytes in hex.
@@ -261,9 +284,10 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 		setPreflight(w.Header(), r)
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodGet, http.MethodHead:
-		if rt.epoch == "" {
+		switch {
+		case rt.epoch == "":
 			h.serveMultivariant(w, r, rt)
-		} else {
+		case !h.keepAlive(w, r):
 			h.serveMedia(w, r, rt)
 		}
 	default:
@@ -395,6 +419,10 @@ func (h *hlsService) writeMedia(w http.ResponseWriter, r *http.Request, bufs net
 	if r.Method == http.MethodHead {
 		return
 	}
+	if kw, ok := w.(*hlsWire); ok { // the keep-alive loop (hlsconn.go) writes them as they are
+		h.count(s, kw.sendBuffers(bufs))
+		return
+	}
 	n, _ := bufs.WriteTo(w)
 	h.count(s, int(n))
 }
@@ -492,10 +520,13 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 		hlsError(w, http.StatusServiceUnavailable, "the stream's first segment is not cut yet")
 		return
 	}
-	q := r.URL.Query()
-	query := "?session=" + q.Get("session")
-	if !q.Has("_HLS_msn") {
-		if q.Has("_HLS_part") {
+	raw := r.URL.RawQuery
+	session, _ := queryValue(raw, "session")
+	query := "?session=" + session
+	msnText, hasMSN := queryValue(raw, "_HLS_msn")
+	partText, hasPart := queryValue(raw, "_HLS_part")
+	if !hasMSN {
+		if hasPart {
 			hlsError(w, http.StatusBadRequest, "_HLS_part without _HLS_msn")
 			return
 		}
@@ -504,11 +535,11 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	h.requests[hlsReqBlocking].Add(1)
-	msn, err1 := strconv.ParseUint(q.Get("_HLS_msn"), 10, 64)
+	msn, err1 := strconv.ParseUint(msnText, 10, 64)
 	part := int64(-1)
 	var err2 error
-	if q.Has("_HLS_part") {
-		part, err2 = strconv.ParseInt(q.Get("_HLS_part"), 10, 32)
+	if hasPart {
+		part, err2 = strconv.ParseInt(partText, 10, 32)
 	}
 	if err1 != nil || err2 != nil || part < -1 {
 		hlsError(w, http.StatusBadRequest, "bad _HLS_msn or _HLS_part")

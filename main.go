@@ -434,9 +434,12 @@ func (s *Server) listen() error {
 	if s.rtmpLn, err = listenCounted(s.cfg.RTMP, nil); err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
-	if s.httpLn, err = listenCounted(s.cfg.HTTP, nil); err != nil {
+	httpLn, err := listenCounted(s.cfg.HTTP, nil)
+	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	// HLS viewers' connections leave net/http and may come back (hlsconn.go)
+	s.httpLn = s.hls.listenVia(httpLn)
 	if s.cfg.RTMPS == "" && s.cfg.HTTPS == "" {
 		return nil
 	}
