@@ -210,3 +210,24 @@ func TestHLSKeepAliveShutdown(t *testing.T) {
 		t.Fatalf("the viewer's connection is still open: %d %v", n, err)
 	}
 }
+
+// With -hls-always a publication is cut from its start: the first viewer
+// is answered at once with the segments cut so far (without it, the
+// first request starts the muxer and waits for hlsStartSegments).
+func TestHLSAlways(t *testing.T) {
+	srv := startServer(t, func(c *Config) { c.HLSAlways = true })
+	// 3x real time: a 1 s GOP every 0.33 s
+	pacedPublisher(t, srv, "/live/al", 11*time.Millisecond, func(i int) bool { return i%30 == 0 })
+	waitLive(t, srv, "live", "al")
+	time.Sleep(1500 * time.Millisecond)
+	start := time.Now()
+	media := hlsMediaURL(t, srv, "/live/al.m3u8")
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Fatalf("first viewer waited %v", d)
+	}
+	text, code := getPlaylist(t, media)
+	pl, err := parseMediaPlaylist(text)
+	if code != 200 || err != nil || len(pl.segs) < hlsStartSegments {
+		t.Fatalf("%d %v: %d segments\n%s", code, err, len(pl.segs), text)
+	}
+}

@@ -99,6 +99,14 @@ func (h *hlsService) muxer(app, name string, start bool) *hlsMuxer {
 	return m
 }
 
+// always starts the muxer of a publication that just started
+// (-hls-always): it lives while the stream is live, viewers or not.
+func (h *hlsService) always(st *Stream) {
+	if m := h.muxer(st.App, st.Name, true); m != nil {
+		m.keepCutting()
+	}
+}
+
 // finish ends the muxer: it leaves the registry, its viewers end, the
 // stream is let go.
 func (m *hlsMuxer) finish() {
@@ -161,7 +169,11 @@ func (m *hlsMuxer) housekeep(now time.Time) bool {
 		}
 	}
 	alive := now.Sub(m.lastUse) < hlsMuxerIdle || len(m.sessions) > 0
+	always := m.always
 	m.mu.Unlock()
+	if ring, _ := m.stream.current(); always && ring != nil {
+		alive = true
+	}
 	for _, s := range ended {
 		s.end(m.svc.env)
 	}
