@@ -175,7 +175,11 @@ func (h *hlsService) keepAlive(w http.ResponseWriter, r *http.Request) bool {
 // loop serves requests until the connection ends or is given back.
 func (c *hlsConn) loop() {
 	for {
-		c.conn.SetReadDeadline(time.Now().Add(c.h.env.cfg.IdleTimeout.Duration))
+		var idle time.Time // as net/http's IdleTimeout: 0 waits for good
+		if d := c.h.env.cfg.IdleTimeout.Duration; d > 0 {
+			idle = time.Now().Add(d)
+		}
+		c.conn.SetReadDeadline(idle)
 		if c.stopped.Load() { // after the deadline: see keepAlive
 			c.end()
 			return
@@ -221,7 +225,11 @@ func (c *hlsConn) request(h requestHead) (*http.Request, error) {
 func (c *hlsConn) serve(r *http.Request, closing bool) bool {
 	c.w.reset(r.Method == http.MethodHead, closing)
 	c.h.route(&c.w, r)
-	c.conn.SetWriteDeadline(time.Now().Add(c.h.env.cfg.WriteTimeout.Duration))
+	var limit time.Time
+	if d := c.h.env.cfg.WriteTimeout.Duration; d > 0 {
+		limit = time.Now().Add(d)
+	}
+	c.conn.SetWriteDeadline(limit)
 	bufs := c.w.finish()
 	var err error
 	if tcp := socketUnder(c.conn); tcp != nil {
