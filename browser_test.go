@@ -900,8 +900,8 @@ func FuzzHTTPRequest(f *testing.F) {
 	handler := srv.httpHandler()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-		if err != nil {
-			return // refused by net/http before any of our code runs
+		if err != nil || req.ProtoMajor != 1 {
+			return // refused by net/http before any of our code runs (505 for HTTP/5.1)
 		}
 		req.RemoteAddr = "127.0.0.1:1"
 		ws, path := isWSUpgrade(req), req.URL.Path

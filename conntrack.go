@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -31,17 +32,23 @@ type connTracker struct {
 	perIP   map[string]int
 	closing bool
 	wg      sync.WaitGroup
-	stop    chan struct{} // closed by stopBackground: background loops end
-	stopped sync.Once
+	stop    context.Context // ended by stopBackground: background loops end
+	stopNow context.CancelFunc
 }
 
 func newConnTracker(cfg *Config, log *slog.Logger, refuse *refusalLog) *connTracker {
-	return &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log, refuse: refuse,
-		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int), stop: make(chan struct{})}
+	t := &connTracker{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, log: log, refuse: refuse,
+		conns: make(map[net.Conn]struct{}), perIP: make(map[string]int)}
+	t.stop, t.stopNow = context.WithCancel(context.Background())
+	return t
 }
 
 // stopping is closed when the server starts to shut down.
-func (t *connTracker) stopping() <-chan struct{} { return t.stop }
+func (t *connTracker) stopping() <-chan struct{} { return t.stop.Done() }
+
+// afterStop runs f in a goroutine of its own when the server starts to
+// shut down (no goroutine waits until then); the returned func cancels.
+func (t *connTracker) afterStop(f func()) (cancel func() bool) { return context.AfterFunc(t.stop, f) }
 
 // accept accepts until the listener closes, backing off on temporary
 // errors (too many open files) as net/http does, and serves each
@@ -203,7 +210,7 @@ func (t *connTracker) stopAccepting() {
 }
 
 // stopBackground closes stopping: relays, recordings and the sampler end.
-func (t *connTracker) stopBackground() { t.stopped.Do(func() { close(t.stop) }) }
+func (t *connTracker) stopBackground() { t.stopNow() }
 
 // shutdown refuses new connections, closes stopping and every live
 // connection; wait then waits for their goroutines.

@@ -418,6 +418,15 @@ type hlsMuxer struct {
 	mu       sync.Mutex
 	sessions map[string]*hlsSession
 	lastUse  time.Time
+	always   bool // -hls-always: lives while the stream is live
+}
+
+// keepCutting keeps the muxer alive while its stream is live, viewers or
+// not (-hls-always).
+func (m *hlsMuxer) keepCutting() {
+	m.mu.Lock()
+	m.always = true
+	m.mu.Unlock()
 }
 
 // hlsMuxerIdle ends a muxer nobody has asked for anything for this long.

@@ -15,6 +15,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"strconv"
@@ -46,6 +47,10 @@ type hlsPart struct {
 	size        int      // bytes in data
 	ring        *gopRing
 	first       uint64 // ring seq of its first frame
+
+	flatMu sync.Mutex
+	flat   []byte // head and data in one piece, while the part is hot
+	cold   bool   // flat let go for good: the part left the newest segments
 }
 
 // held reports whether the ring still holds the part's frames: a part
@@ -57,6 +62,34 @@ func (p *hlsPart) length() int { return len(p.head) + p.size }
 // appendTo appends the part's slices to bufs (no copy).
 func (p *hlsPart) appendTo(bufs net.Buffers) net.Buffers {
 	return append(append(bufs, p.head), p.data...)
+}
+
+// appendWire appends the part's bytes for a response. While the part
+// is among the newest (hot), they are one piece, copied once on the
+// first request: every Low-Latency viewer fetches the same few newest
+// parts, and one piece is one write for each of them instead of one per
+// sample. Older parts are served as their slices.
+func (p *hlsPart) appendWire(bufs net.Buffers) net.Buffers {
+	p.flatMu.Lock()
+	defer p.flatMu.Unlock()
+	if p.flat == nil && !p.cold {
+		p.flat = make([]byte, 0, p.length())
+		p.flat = append(p.flat, p.head...)
+		for _, d := range p.data {
+			p.flat = append(p.flat, d...)
+		}
+	}
+	if p.flat != nil {
+		return append(bufs, p.flat)
+	}
+	return p.appendTo(bufs)
+}
+
+// cool lets the part's one-piece copy go (see appendWire).
+func (p *hlsPart) cool() {
+	p.flatMu.Lock()
+	p.flat, p.cold = nil, true
+	p.flatMu.Unlock()
 }
 
 // hlsSegment is one Media Segment, URI seg{msn}.m4s: its parts back to back.
@@ -87,7 +120,8 @@ type hlsWindow struct {
 	live     bool  // a publication is being cut: a preload hint is listed
 	wake     chan struct{}
 	version  uint64
-	text     string // the playlist of version textVer, hlsQueryMark for the query
+	text     []string // the playlist of version textVer, split where the query goes
+	textLen  int
 	textVer  uint64
 }
 
@@ -152,6 +186,7 @@ func (w *hlsWindow) addPart(p *hlsPart, build func(seq uint32) []byte) {
 	if w.opening != nil {
 		w.segs = append(w.segs, w.opening)
 		w.opening = nil
+		w.coolLocked()
 	}
 	s := w.segs[len(w.segs)-1]
 	p.id, p.msn, p.index = w.nextPart, s.msn, len(s.parts)
@@ -161,6 +196,17 @@ func (w *hlsWindow) addPart(p *hlsPart, build func(seq uint32) []byte) {
 	s.durMs += p.durMs
 	w.pruneLocked()
 	w.changedLocked()
+}
+
+// coolLocked lets go of the one-piece copies of the parts of the third
+// newest segment: players at the live edge (PART-HOLD-BACK, back to an
+// independent part) fetch parts of the newest two. w.mu held.
+func (w *hlsWindow) coolLocked() {
+	if n := len(w.segs); n >= 3 {
+		for _, p := range w.segs[n-3].parts {
+			p.cool()
+		}
+	}
 }
 
 func (w *hlsWindow) closeSegment() {
@@ -328,16 +374,49 @@ func (w *hlsWindow) variant() (*hlsInit, int64) {
 	return w.segs[len(w.segs)-1].init, peak
 }
 
-// playlist returns the Media Playlist text with query after every URI.
-func (w *hlsWindow) playlist(query string) string {
+// playlist returns the Media Playlist with query after every URI.
+func (w *hlsWindow) playlist(query string) hlsText {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.textVer != w.version {
-		w.text, w.textVer = string(w.renderLocked(make([]byte, 0, len(w.text)+256))), w.version
+		text := string(w.renderLocked(make([]byte, 0, w.textLen+256)))
+		w.text, w.textLen, w.textVer = strings.Split(text, hlsQueryMark), len(text), w.version
 	}
-	text := w.text
-	w.mu.Unlock()
-	return strings.ReplaceAll(text, hlsQueryMark, query)
+	return hlsText{pieces: w.text, query: query}
 }
+
+// hlsText is a playlist for one viewer: the cached text's pieces, with
+// the viewer's query between them, written without joining them.
+type hlsText struct {
+	pieces []string
+	query  string
+}
+
+func (t hlsText) size() int {
+	n := len(t.query) * (len(t.pieces) - 1)
+	for _, p := range t.pieces {
+		n += len(p)
+	}
+	return n
+}
+
+func (t hlsText) writeTo(w io.Writer) (n int, err error) {
+	for i, p := range t.pieces {
+		if i > 0 {
+			m, err := io.WriteString(w, t.query)
+			if n += m; err != nil {
+				return n, err
+			}
+		}
+		m, err := io.WriteString(w, p)
+		if n += m; err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (t hlsText) String() string { return strings.Join(t.pieces, t.query) }
 
 // secs writes ms as decimal seconds (decimal-floating-point, 4.2).
 func secs(b []byte, ms int64) []byte {

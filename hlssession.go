@@ -21,9 +21,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +45,7 @@ var hlsReqNames = [hlsReqKinds]string{"playlist", "blocking_playlist", "part", "
 
 // hlsService holds the server's HLS muxers, by stream path.
 type hlsService struct {
+	reentry  *reentryListener // the plain HTTP listener, for the keep-alive loop (hlsconn.go)
 	env      *serverEnv
 	mu       sync.Mutex
 	muxers   map[string]*hlsMuxer
@@ -96,6 +97,14 @@ func (h *hlsService) muxer(app, name string, start bool) *hlsMuxer {
 		h.env.relays.ensurePull(st, origin)
 	}
 	return m
+}
+
+// always starts the muxer of a publication that just started
+// (-hls-always): it lives while the stream is live, viewers or not.
+func (h *hlsService) always(st *Stream) {
+	if m := h.muxer(st.App, st.Name, true); m != nil {
+		m.keepCutting()
+	}
 }
 
 // finish ends the muxer: it leaves the registry, its viewers end, the
@@ -160,7 +169,11 @@ func (m *hlsMuxer) housekeep(now time.Time) bool {
 		}
 	}
 	alive := now.Sub(m.lastUse) < hlsMuxerIdle || len(m.sessions) > 0
+	always := m.always
 	m.mu.Unlock()
+	if ring, _ := m.stream.current(); always && ring != nil {
+		alive = true
+	}
 	for _, s := range ended {
 		s.end(m.svc.env)
 	}
@@ -199,7 +212,7 @@ var errHLSGone = &AuthError{Status: http.StatusNotFound, Reason: "stream ended"}
 // session finds the viewer of a request by its session parameter and
 // keeps it alive; kicked reports a session that was kicked.
 func (m *hlsMuxer) session(r *http.Request) (s *hlsSession, kicked bool) {
-	id := r.URL.Query().Get("session")
+	id, _ := queryValue(r.URL.RawQuery, "session")
 	now := time.Now()
 	m.mu.Lock()
 	m.lastUse = now
@@ -213,6 +226,27 @@ func (m *hlsMuxer) session(r *http.Request) (s *hlsSession, kicked bool) {
 	}
 	s.touch(now)
 	return s, false
+}
+
+// queryValue is the first value of key in a raw query (as
+// url.Values.Get, without making the map: it runs on every request).
+func queryValue(raw, key string) (string, bool) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			k, _ = url.QueryUnescape(k)
+		}
+		if k != key {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			v, _ = url.QueryUnescape(v)
+		}
+		return v, true
+	}
+	return "", false
 }
 
 // randomToken returns n random bytes in hex.
@@ -262,9 +296,10 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 		setPreflight(w.Header(), r)
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodGet, http.MethodHead:
-		if rt.epoch == "" {
+		switch {
+		case rt.epoch == "":
 			h.serveMultivariant(w, r, rt)
-		} else {
+		case !h.keepAlive(w, r):
 			h.serveMedia(w, r, rt)
 		}
 	default:
@@ -321,7 +356,7 @@ func (h *hlsService) serveMultivariant(w http.ResponseWriter, r *http.Request, r
 	if sign := signParam(r.URL.RawQuery); sign != "" {
 		uri += "&sign=" + sign
 	}
-	h.writeText(w, r, multivariantPlaylist(in, bw, uri), "no-cache", s)
+	h.writeText(w, r, hlsText{pieces: []string{multivariantPlaylist(in, bw, uri)}}, hdrNoCache, s)
 }
 
 // waitStart waits until the window lists enough to start with (see
@@ -358,33 +393,46 @@ func hlsError(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
+// Response header values, shared by every response (net/http only
+// reads them).
+var (
+	hdrPlaylistType = []string{"application/vnd.apple.mpegurl"}
+	hdrMP4Type      = []string{"video/mp4"}
+	hdrNoCache      = []string{"no-cache"}
+	hdrBlocking     = []string{"public, max-age=3"}
+	hdrImmutable    = []string{"public, max-age=60, immutable"}
+)
+
 // writeText answers a playlist (RFC 8216 section 4: its Content-Type),
 // counting its bytes for s (may be nil).
-func (h *hlsService) writeText(w http.ResponseWriter, r *http.Request, text, cache string, s *hlsSession) {
+func (h *hlsService) writeText(w http.ResponseWriter, r *http.Request, text hlsText, cache []string, s *hlsSession) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/vnd.apple.mpegurl")
-	hd.Set("Cache-Control", cache)
-	hd.Set("Content-Length", strconv.Itoa(len(text)))
+	hd["Content-Type"] = hdrPlaylistType
+	hd["Cache-Control"] = cache
+	hd["Content-Length"] = []string{strconv.Itoa(text.size())}
 	if r.Method == http.MethodHead {
 		return
 	}
-	n, _ := io.WriteString(w, text)
+	n, _ := text.writeTo(w)
 	h.count(s, n)
 }
 
-// writeMedia answers an init segment, part or segment: bufs as they are
-// (slices of the ring's payloads), cacheable for good since its URI
-// never names other bytes.
+// writeMedia answers an init segment, part or segment: bufs as they are,
+// cacheable for good since its URI never names other bytes.
 func (h *hlsService) writeMedia(w http.ResponseWriter, r *http.Request, bufs net.Buffers, s *hlsSession) {
 	size := 0
 	for _, b := range bufs {
 		size += len(b)
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", "video/mp4")
-	hd.Set("Cache-Control", "public, max-age=60, immutable")
-	hd.Set("Content-Length", strconv.Itoa(size))
+	hd["Content-Type"] = hdrMP4Type
+	hd["Cache-Control"] = hdrImmutable
+	hd["Content-Length"] = []string{strconv.Itoa(size)}
 	if r.Method == http.MethodHead {
+		return
+	}
+	if kw, ok := w.(*hlsWire); ok { // the keep-alive loop (hlsconn.go) writes them as they are
+		h.count(s, kw.sendBuffers(bufs))
 		return
 	}
 	n, _ := bufs.WriteTo(w)
@@ -452,7 +500,7 @@ func (h *hlsService) serveSegment(w http.ResponseWriter, r *http.Request, m *hls
 	}
 	var bufs net.Buffers
 	for _, p := range parts {
-		bufs = p.appendTo(bufs)
+		bufs = p.appendWire(bufs)
 	}
 	h.writeMedia(w, r, bufs, s)
 }
@@ -474,7 +522,7 @@ func (h *hlsService) servePart(w http.ResponseWriter, r *http.Request, m *hlsMux
 		hlsError(w, http.StatusNotFound, "no such part")
 		return
 	}
-	h.writeMedia(w, r, p.appendTo(make(net.Buffers, 0, len(p.data)+1)), s)
+	h.writeMedia(w, r, p.appendWire(make(net.Buffers, 0, len(p.data)+1)), s)
 }
 
 // serveMediaPlaylist answers the Media Playlist, at once, or for a
@@ -484,23 +532,26 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 		hlsError(w, http.StatusServiceUnavailable, "the stream's first segment is not cut yet")
 		return
 	}
-	q := r.URL.Query()
-	query := "?session=" + q.Get("session")
-	if !q.Has("_HLS_msn") {
-		if q.Has("_HLS_part") {
+	raw := r.URL.RawQuery
+	session, _ := queryValue(raw, "session")
+	query := "?session=" + session
+	msnText, hasMSN := queryValue(raw, "_HLS_msn")
+	partText, hasPart := queryValue(raw, "_HLS_part")
+	if !hasMSN {
+		if hasPart {
 			hlsError(w, http.StatusBadRequest, "_HLS_part without _HLS_msn")
 			return
 		}
 		h.requests[hlsReqPlaylist].Add(1)
-		h.writeText(w, r, m.win.playlist(query), "no-cache", s)
+		h.writeText(w, r, m.win.playlist(query), hdrNoCache, s)
 		return
 	}
 	h.requests[hlsReqBlocking].Add(1)
-	msn, err1 := strconv.ParseUint(q.Get("_HLS_msn"), 10, 64)
+	msn, err1 := strconv.ParseUint(msnText, 10, 64)
 	part := int64(-1)
 	var err2 error
-	if q.Has("_HLS_part") {
-		part, err2 = strconv.ParseInt(q.Get("_HLS_part"), 10, 32)
+	if hasPart {
+		part, err2 = strconv.ParseInt(partText, 10, 32)
 	}
 	if err1 != nil || err2 != nil || part < -1 {
 		hlsError(w, http.StatusBadRequest, "bad _HLS_msn or _HLS_part")
@@ -515,7 +566,7 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 		hlsError(w, http.StatusServiceUnavailable, "the part asked for did not come in time")
 		return
 	}
-	h.writeText(w, r, m.win.playlist(query), "public, max-age=3", s)
+	h.writeText(w, r, m.win.playlist(query), hdrBlocking, s)
 }
 
 // wait waits until cond holds, for at most three target durations

@@ -1,5 +1,6 @@
 // Command rtmphub is a live-streaming server: it takes RTMP in and serves
-// RTMP, HTTP-FLV and WebSocket-FLV out, with the Go standard library only.
+// RTMP, HTTP-FLV, WebSocket-FLV, HLS / Low-Latency HLS and live fragmented
+// MP4 out, with the Go standard library only.
 // It is also written to be read: a newcomer should be able to learn RTMP and
 // FLV from it, file by file.
 //
@@ -8,6 +9,7 @@
 //	ffplay rtmp://127.0.0.1/live/cam
 //	ffplay http://127.0.0.1:8000/live/cam.flv
 //	(ws://127.0.0.1:8000/live/cam.flv for flv.js / mpegts.js in a browser)
+//	http://127.0.0.1:8000/live/cam.m3u8 (HLS), .../live/cam.mp4 (a plain <video>)
 //
 // # Data flow
 //
@@ -54,6 +56,17 @@
 //	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
 //	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
 //	WS-FLV    the same FLV bytes in RFC 6455 frames (wsframe.go); playWS (httpflv.go)
+//	MP4       an init segment, then a moof + mdat per batch (fmp4.go); serveFLVPlayer -> playMP4 -> runFLVPlayer
+//
+// HLS reads the same ring: hlsService.muxer (hlssession.go) starts an
+// hlsMuxer, which follows the ring like a player (hlsMuxer.consume ->
+// hlsCutter.feed, hls.go) and cuts parts at most -hls-part long and
+// segments at keyframes (hlsCutter.closePart -> appendFragment, fmp4.go ->
+// hlsWindow.addPart, hlsplaylist.go). Viewers fetch them:
+// hlsService.route -> serveMediaPlaylist / servePart -> hlsPart.appendWire
+// -> writeMedia; after a connection's first media request,
+// hlsConn.loop (hlsconn.go) reads its requests itself: parseRequestHead ->
+// hlsService.route into an hlsWire -> one writev(2) per answer.
 //
 // Relay hooks (relay.go, record.go): rtmpSession.onPublish ->
 // relays.publishStarted -> relays.startRecording (a recorder is a player
@@ -76,6 +89,9 @@
 //   - RFC 6455 (WebSocket): handshake, framing, control frames, close codes.
 //   - ISO/IEC 14496-10/-15/-3, AV1, VP9, RFC 7845 for the codec
 //     configuration the stats API reports (codecs.go).
+//   - ISO/IEC 14496-12 (ISO BMFF) for fragmented MP4 (fmp4.go).
+//   - RFC 8216 and draft-pantos-hls-rfc8216bis (HLS, Low-Latency HLS),
+//     RFC 9112 (HTTP/1.1 messages) for the HLS files.
 //
 // # Connection lifecycle
 //
@@ -236,6 +252,7 @@ type Config struct {
 	HLSSegment  Duration `json:"hlsSegment"`  // a segment is cut at the first keyframe this far into it
 	HLSPart     Duration `json:"hlsPart"`     // the part target: no part is longer
 	HLSSegments int      `json:"hlsSegments"` // segments a playlist lists (at most; the ring may hold fewer)
+	HLSAlways   bool     `json:"hlsAlways"`   // cut every publication from its start, not from its first viewer
 }
 
 func defaultConfig() *Config {
@@ -353,6 +370,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.HLSSegment.Duration, "hls-segment", c.HLSSegment.Duration, "HLS: cut a segment at the first keyframe this far into it")
 	fs.DurationVar(&c.HLSPart.Duration, "hls-part", c.HLSPart.Duration, "HLS: part target duration (Low-Latency HLS)")
 	fs.IntVar(&c.HLSSegments, "hls-segments", c.HLSSegments, "HLS: segments listed in a playlist")
+	fs.BoolVar(&c.HLSAlways, "hls-always", c.HLSAlways, "HLS: cut every publication from its start, so that a first viewer starts at once (memory: each stream keeps its playlist window)")
 }
 
 // serverEnv is what the server's connections use of it: the settings,
@@ -394,6 +412,9 @@ func NewServer(cfg *Config, logger *slog.Logger) *Server {
 		relays: newRelays(cfg, hub, logger, conns)},
 		stats: newSampler(hub)}
 	s.hls = newHLSService(&s.serverEnv)
+	if cfg.HLSAlways {
+		s.relays.onPublish(s.hls.always)
+	}
 	s.stats.hlsRequests = s.hls.requestCounts
 	s.api = &api{cfg: cfg, hub: hub, log: logger, stats: s.stats, relays: s.relays, addrs: s.addrs}
 	s.http = s.newHTTPServer()
@@ -434,9 +455,12 @@ func (s *Server) listen() error {
 	if s.rtmpLn, err = listenCounted(s.cfg.RTMP, nil); err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
-	if s.httpLn, err = listenCounted(s.cfg.HTTP, nil); err != nil {
+	httpLn, err := listenCounted(s.cfg.HTTP, nil)
+	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	// HLS viewers' connections leave net/http and may come back (hlsconn.go)
+	s.httpLn = s.hls.listenVia(httpLn)
 	if s.cfg.RTMPS == "" && s.cfg.HTTPS == "" {
 		return nil
 	}

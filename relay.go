@@ -86,6 +86,8 @@ type relays struct {
 	recs   map[string]*recorder        // by stream path: at most one recording each
 	pulls  map[string]*edgePull        // by stream path: at most one pull each
 	nextID atomic.Uint64
+
+	alsoOnPublish func(st *Stream) // set once before serving (-hls-always: the HLS muxer starts)
 }
 
 func newRelays(cfg *Config, hub *Hub, log *slog.Logger, conns *connTracker) *relays {
@@ -193,7 +195,13 @@ func (rl *relays) publishStarted(st *Stream, ring *gopRing) {
 	for _, base := range rl.pushTargets(st.App) {
 		rl.startPush(st, ring, base)
 	}
+	if rl.alsoOnPublish != nil {
+		rl.alsoOnPublish(st)
+	}
 }
+
+// onPublish sets a function publishStarted also calls (before serving).
+func (rl *relays) onPublish(f func(st *Stream)) { rl.alsoOnPublish = f }
 
 // whenStopping runs f if the server closes before done does; call the
 // returned func (after done is closed) to wait for the watcher.

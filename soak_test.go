@@ -52,7 +52,9 @@ func TestSoak(t *testing.T) {
 	srv := startSoakServer(t, logs)
 	steady := startSteady(t, srv)
 
-	warm := min(max(d/10, time.Second), 30*time.Second)
+	// the warm-up outlasts the HLS window's fill (hlsSegments + 2 GOPs of
+	// 1 s), so that the baseline holds what the churn holds
+	warm := min(max(d/10, 4*time.Second), 30*time.Second)
 	prime(t, srv, steady)
 	runChurn(t, srv, steady, warm)
 	base := settle(steady, soakFigures{})
@@ -80,6 +82,7 @@ func startSoakServer(t *testing.T, logs *soakLog) *Server {
 	cfg.TakeoverIdle.Duration = 100 * time.Millisecond // a publisher gone quiet is taken over soon
 	cfg.IdleTimeout.Duration = 5 * time.Second
 	cfg.WriteTimeout.Duration = 2 * time.Second
+	cfg.HLSSegments = 1 // an HLS muxer keeps 3 GOPs of its stream
 	srv := NewServer(cfg, slog.New(logs))
 	must(t, srv.Listen())
 	srv.Serve()
@@ -356,6 +359,7 @@ func runChurn(t *testing.T, srv *Server, steady *steadyStream, d time.Duration) 
 		"flv-play":   func(ctx context.Context, r *rand.Rand) error { return churnHTTPPlay(ctx, r, srv, ".flv") },
 		"mp4-play":   func(ctx context.Context, r *rand.Rand) error { return churnHTTPPlay(ctx, r, srv, ".mp4") },
 		"ws-play":    func(ctx context.Context, r *rand.Rand) error { return churnWSPlay(ctx, r, srv) },
+		"hls-play":   func(ctx context.Context, r *rand.Rand) error { return churnHLSPlay(ctx, r, srv) },
 		"publish":    func(ctx context.Context, r *rand.Rand) error { return churnPublish(ctx, r, srv) },
 		"api":        func(ctx context.Context, r *rand.Rand) error { return churnAPI(ctx, r, srv, steady.ids) },
 		"bad-client": func(ctx context.Context, r *rand.Rand) error { return churnBadClient(ctx, r, srv) },
@@ -390,6 +394,11 @@ func prime(t *testing.T, srv *Server, steady *steadyStream) {
 	}
 	for i := range badClients {
 		badClient(context.Background(), i, r, srv)
+	}
+	for _, name := range []string{"steady", "churn"} { // their HLS muxers start now
+		if resp, err := http.Get(httpURL(srv, "/live/"+name+".m3u8")); err == nil {
+			resp.Body.Close()
+		}
 	}
 }
 
@@ -434,6 +443,49 @@ func churnHTTPPlay(ctx context.Context, r *rand.Rand, srv *Server, ext string) e
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+// churnHLSPlay is an LL-HLS viewer for a few tens of milliseconds on a
+// keep-alive connection of its own (hlsconn.go's loop): the Multivariant
+// Playlist, then the Media Playlist and its preload-hint part, blocking,
+// in turn, until it leaves, often in the middle of a request.
+func churnHLSPlay(ctx context.Context, r *rand.Rand, srv *Server) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*few(r))
+	defer cancel()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	get := func(url string) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			return "", nil // left in the middle of a request
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusForbidden { // 403: kicked by the API churn
+			err = fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return string(b), err
+	}
+	path := "/live/" + churnStream(r)
+	text, err := get(httpURL(srv, path+".m3u8"))
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if err != nil || len(lines) < 2 {
+		return nil // no such stream, or not ready in time
+	}
+	media := httpURL(srv, "/live/") + lines[len(lines)-1]
+	for ctx.Err() == nil {
+		text, err := get(media)
+		_, hint, found := strings.Cut(text, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
+		if err != nil || !found {
+			return err
+		}
+		hint, _, _ = strings.Cut(hint, `"`)
+		if _, err := get(media[:strings.LastIndex(media, "/")+1] + hint); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
 	return nil
 }
 
