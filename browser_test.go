@@ -109,6 +109,8 @@ type playResult struct {
 	Frames, Dropped              int
 	Width, Height                int
 	ElapsedMs                    int
+	ReadyState                   int         // HTMLMediaElement.readyState at the end
+	Buffered                     [][]float64 // the element's buffered ranges at the end
 	MediaError                   string
 	Errors, Console              []string
 	Pass                         bool
@@ -131,6 +133,9 @@ func runPlay(t *testing.T, want int, args ...string) []playResult {
 	for _, r := range results {
 		t.Logf("%s %s (%s): advanced %.2fs, %d frames (%d dropped), %dx%d in %d ms, page %s",
 			r.Lib, r.URL, r.Config, r.Advanced, r.Frames, r.Dropped, r.Width, r.Height, r.ElapsedMs, r.PageOrigin)
+		if !r.Pass {
+			t.Logf("  at currentTime %.2f (from %.2f): readyState %d, buffered %v", r.CurrentTime, r.StartTime, r.ReadyState, r.Buffered)
+		}
 		checkPlayed(t, r)
 	}
 	if len(results) != want {

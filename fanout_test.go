@@ -504,3 +504,39 @@ func TestRawReader(t *testing.T) {
 		t.Fatalf("read after Close: %v, want net.ErrClosed", err)
 	}
 }
+
+// stoppingConn is a discardConn that counts its batches and runs stop
+// after the first: the player is stopped while it is still behind.
+type stoppingConn struct {
+	discardConn
+	batches int
+	stop    func()
+}
+
+func (c *stoppingConn) writeAll(bufs [][]byte) (int, error) {
+	if c.batches++; c.batches == 1 {
+		c.stop()
+	}
+	return c.discardConn.writeAll(bufs)
+}
+
+func (c *stoppingConn) tryWrite(bufs [][]byte) (int, error) { return c.writeAll(bufs) }
+
+// A player stopped while it is behind (kicked, its client gone) stops at
+// the next batch, not once it has caught up: a player on an HTTP/2 stream
+// has no socket that a stop closes under its writes.
+func TestStoppedPlayerBehindStops(t *testing.T) {
+	h := newHub(defaultConfig())
+	r := newGOPRing()
+	for i := range 10 * maxBatch { // 1 ms apart: behind in frames, not in time (no resync)
+		r.append(ringFrame(TagVideo, uint32(i), testVideoFrame(i, i == 0)))
+	}
+	conn := &stoppingConn{}
+	p := newPlayer(h, &sessionInfo{}, protoFLV, conn, &writeLock{})
+	p.stream = &Stream{hub: h}
+	conn.stop = p.stop
+	p.borrow()
+	if err := p.follow(r, false); !errors.Is(err, ErrPlayerClosed) || conn.batches != 1 {
+		t.Fatalf("follow: %v after %d batches; want ErrPlayerClosed after 1", err, conn.batches)
+	}
+}

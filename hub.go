@@ -684,6 +684,13 @@ func (p *player) playRing(r *gopRing, kind startKind) error {
 // fresh: the player has just started on r and sent no frame yet.
 func (p *player) follow(r *gopRing, fresh bool) error {
 	for {
+		// a player behind never idles: it sees a stop here (a kicked
+		// player on an HTTP/2 stream has no socket to close under it)
+		select {
+		case <-p.done:
+			return ErrPlayerClosed
+		default:
+		}
 		frames, _, wake, res := r.read(p.cur.seq, p.scratch.frames[:0], maxBatch)
 		switch {
 		case res == readClosed:

@@ -195,13 +195,7 @@ func TestHTTP2(t *testing.T) {
 	if _, err := io.ReadFull(mp4.Body, head[:]); err != nil || string(head[4:]) != "ftyp" {
 		t.Fatalf("mp4 over h2: first box %q, %v", head[4:], err)
 	}
-	sess := map[string]*sessionInfo{}
-	for _, si := range srv.hub.sessionList() {
-		sess[si.Protocol] = si
-	}
-	if sess["flv"] == nil || sess["flv"].bytesOut() == 0 || sess["mp4"] == nil || sess["mp4"].bytesOut() == 0 {
-		t.Fatalf("h2 players: sessions %v", sess)
-	}
+	sess := h2.writers(srv)
 	// kicked: the body ends; reset by the client: the player leaves
 	srv.hub.kick(sess["mp4"].ID)
 	if _, err := io.Copy(io.Discard, mp4.Body); err != nil {
@@ -246,6 +240,31 @@ func (h *h2Client) open(path, ctype string) *http.Response {
 	}
 	h.t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+// writers waits up to 5 s for an FLV and an MP4 session that each counted
+// bytes out, and returns the sessions by protocol. The client has read from
+// both bodies when this is called; a stream's write is counted when its
+// Flush returns, which can be after the client read the data (by much
+// under the race detector), so the count is waited for, not sampled. A
+// session that never counts still fails.
+func (h *h2Client) writers(srv *Server) map[string]*sessionInfo {
+	h.t.Helper()
+	sess := map[string]*sessionInfo{}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		clear(sess)
+		for _, si := range srv.hub.sessionList() {
+			sess[si.Protocol] = si
+		}
+		if sess["flv"] != nil && sess["flv"].bytesOut() > 0 && sess["mp4"] != nil && sess["mp4"].bytesOut() > 0 {
+			return sess
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("h2 players: sessions %v", sess)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // players lists the FLV and MP4 sessions.

@@ -85,6 +85,8 @@ window.play = (lib, url, config, timeoutMs, advanceWanted) => new Promise((resol
       const r = { lib, url, crossOrigin, startTime: first, currentTime: v.currentTime, advanced,
                   frames, dropped: v.getVideoPlaybackQuality().droppedVideoFrames,
                   width: v.videoWidth, height: v.videoHeight, elapsedMs: Math.round(elapsed),
+                  readyState: v.readyState,
+                  buffered: Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
                   mediaError: v.error ? v.error.code + " " + v.error.message : "", errors };
       p.destroy();
       resolve(r);
