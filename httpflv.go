@@ -152,7 +152,7 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, a
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if r.ProtoMajor >= 2 { // no WebSocket here: extended CONNECT is not offered
+	if r.ProtoMajor == 2 { // no WebSocket here: extended CONNECT is not offered
 		defer s.conns.end()
 		defer s.auth.done(req)
 		s.playOnStream(w, r, proto, flvTarget{id, app, name})
