@@ -189,8 +189,8 @@ func allDigits(s string) bool {
 // A malformed query still yields the parameters before the bad one, as
 // url.ParseQuery does.
 func signParam(query string) string {
-	v, _ := url.ParseQuery(query)
-	return v.Get("sign")
+	v, _ := queryValue(query, "sign")
+	return v
 }
 
 // redactSign replaces the value of every "sign" parameter with REDACTED,

@@ -602,18 +602,26 @@ func TestHLSEdgeFirstRequest(t *testing.T) {
 // says, until the test ends.
 func pacedPublisher(t *testing.T, srv *Server, path string, interval time.Duration, key func(i int) bool) {
 	t.Helper()
+	pacedSend(t, srv, path, interval, func(pub *Client, i int) error {
+		ts := uint32(i * 33)
+		if err := pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, key(i))); err != nil {
+			return err
+		}
+		return pub.WriteMedia(MsgAudio, ts, testAudioFrame(i))
+	})
+}
+
+// pacedSend publishes to path, calling send for frame i every interval,
+// until the test ends or send fails.
+func pacedSend(t *testing.T, srv *Server, path string, interval time.Duration, send func(pub *Client, i int) error) {
+	t.Helper()
 	pub := testPublisher(t, rtmpURL(srv, path))
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
-		for i := 0; ; i++ {
-			ts := uint32(i * 33)
-			if pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, key(i))) != nil ||
-				pub.WriteMedia(MsgAudio, ts, testAudioFrame(i)) != nil {
-				return
-			}
+		for i := 0; send(pub, i) == nil; i++ {
 			select {
 			case <-quit:
 				return
@@ -669,28 +677,13 @@ func TestHLSTargetFixed(t *testing.T) {
 // and every playlist stays valid through the gap.
 func TestHLSTimestampGap(t *testing.T) {
 	srv := startServer(t, nil)
-	pub := testPublisher(t, rtmpURL(srv, "/live/gap"))
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(11 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			ts := uint32(i * 33)
-			if i >= 45 { // frames 45..74 never came: a second's jump
-				ts += 1000
-			}
-			if pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, i%30 == 0)) != nil {
-				return
-			}
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
+	pacedSend(t, srv, "/live/gap", 11*time.Millisecond, func(pub *Client, i int) error {
+		ts := uint32(i * 33)
+		if i >= 45 { // frames 45..74 never came: a second's jump
+			ts += 1000
 		}
-	}()
-	t.Cleanup(func() { close(quit); <-done })
+		return pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, i%30 == 0))
+	})
 	waitLive(t, srv, "live", "gap")
 	media := hlsMediaURL(t, srv, "/live/gap.m3u8")
 	chk := newHLSChecker(t, media)

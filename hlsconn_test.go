@@ -125,6 +125,15 @@ func (h *httpConnClient) read(method string) (*http.Response, []byte) {
 	return resp, b
 }
 
+// liveMediaPlaylist publishes live/name (GOP 1 s at 3x real time) and
+// returns its Media Playlist's path and query.
+func liveMediaPlaylist(t *testing.T, srv *Server, name string) string {
+	t.Helper()
+	pacedPublisher(t, srv, "/live/"+name, 11*time.Millisecond, func(i int) bool { return i%30 == 0 })
+	waitLive(t, srv, "live", name)
+	return strings.TrimPrefix(hlsMediaURL(t, srv, "/live/"+name+".m3u8"), "http://"+srv.HTTPAddr())
+}
+
 func get(path string, extra ...string) string {
 	return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + strings.Join(extra, "") + "\r\n"
 }
@@ -138,9 +147,7 @@ func get(path string, extra ...string) string {
 func TestHLSKeepAliveConnection(t *testing.T) {
 	checkNoLeaks(t)
 	srv := startServer(t, nil)
-	pacedPublisher(t, srv, "/live/ka", 11*time.Millisecond, func(i int) bool { return i%30 == 0 })
-	waitLive(t, srv, "live", "ka")
-	media := strings.TrimPrefix(hlsMediaURL(t, srv, "/live/ka.m3u8"), "http://"+srv.HTTPAddr())
+	media := liveMediaPlaylist(t, srv, "ka")
 
 	c := dialRawHTTP(t, srv)
 	c.send(get(media)) // served by net/http, which hands the connection over
@@ -192,9 +199,7 @@ func TestHLSKeepAliveConnection(t *testing.T) {
 func TestHLSKeepAliveShutdown(t *testing.T) {
 	checkNoLeaks(t)
 	srv := startServer(t, nil)
-	pacedPublisher(t, srv, "/live/kas", 11*time.Millisecond, func(i int) bool { return i%30 == 0 })
-	waitLive(t, srv, "live", "kas")
-	media := strings.TrimPrefix(hlsMediaURL(t, srv, "/live/kas.m3u8"), "http://"+srv.HTTPAddr())
+	media := liveMediaPlaylist(t, srv, "kas")
 	c := dialRawHTTP(t, srv)
 	c.send(get(media))
 	if resp, _ := c.read("GET"); resp.StatusCode != 200 {

@@ -228,23 +228,21 @@ func (m *hlsMuxer) session(r *http.Request) (s *hlsSession, kicked bool) {
 	return s, false
 }
 
-// queryValue is the first value of key in a raw query (as
-// url.Values.Get, without making the map: it runs on every request).
+// queryValue is the first value of key in a raw query, as
+// url.Values.Get of url.ParseQuery (a pair that does not unescape is
+// skipped), without making the map: it runs on every HLS request.
 func queryValue(raw, key string) (string, bool) {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
 		k, v, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(k, "%+") {
-			k, _ = url.QueryUnescape(k)
-		}
-		if k != key {
+		k, err1 := url.QueryUnescape(k)
+		if err1 != nil || k != key || strings.Contains(k, ";") {
 			continue
 		}
-		if strings.ContainsAny(v, "%+") {
-			v, _ = url.QueryUnescape(v)
+		if v, err := url.QueryUnescape(v); err == nil {
+			return v, true
 		}
-		return v, true
 	}
 	return "", false
 }
