@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
+	"time"
 )
 
 // ringCap is the hard cap on frames held by one ring (the brief's 4096).
@@ -315,15 +316,21 @@ func (h *headerSet) withMedia(t TagType) *headerSet {
 // gopRing is the live buffer of one publication.
 //
 // Sequence numbers grow forever; slot = seq % len(buf). The ring holds frames
-// tail..head-1 and remembers the newest keyframe (key) and the one before it
-// (prevKey). When a keyframe arrives, everything before prevKey is released,
-// so memory is about two GOPs whatever the number of players:
+// tail..head-1 and remembers its newest keyframes (keys, oldest first; key
+// is the newest). When a keyframe arrives, the GOPs before the ones kept
+// are released: by default the current GOP and the one before it, so
+// memory is about two GOPs whatever the number of players:
 //
-//	seq:    tail          prevKey              key                head
+//	seq:    tail          keys[0]              key                head
 //	         |               |                  |                  |
 //	         v               v                  v                  v
 //	        [K  p  p  p  p  p K  p  p  p  p  p  p K  p  p  p  p  p  ] -> appends
 //	         \__ released at the next keyframe __/\__ current GOP __/
+//
+// Two consumers keep more: short GOPs (an LL-HLS encoder's) are kept
+// three deep, so that a first HLS viewer finds the three segments it
+// starts with (keepStart), and a running HLS muxer keeps its playlist
+// window (retainGOPs).
 //
 // A player's cursor is somewhere in tail..head:
 //
@@ -336,18 +343,16 @@ func (h *headerSet) withMedia(t TagType) *headerSet {
 // released one by one; if that releases key itself, late joiners start live
 // and wait for the next keyframe.
 type gopRing struct {
-	mu      sync.Mutex
-	buf     []*Frame // a power of two long, grown up to ringCap (at)
-	head    uint64   // seq of the next frame to append
-	tail    uint64   // seq of the oldest frame still held
-	key     uint64   // seq of the newest keyframe, valid when hasKey
-	prevKey uint64   // seq of the keyframe before key, valid when hasPrev
-	hasKey  bool
-	hasPrev bool
-	bytes   int // payload bytes held, for stats
-	hdrs    *headerSet
-	lastTS  [2]uint32 // timestamp of the last coded audio [0] and video [1] frame
-	hasTS   [2]bool
+	mu     sync.Mutex
+	buf    []*Frame // a power of two long, grown up to ringCap (at)
+	head   uint64   // seq of the next frame to append
+	tail   uint64   // seq of the oldest frame still held
+	key    uint64   // seq of the newest keyframe, valid when hasKey
+	hasKey bool
+	bytes  int // payload bytes held, for stats
+	hdrs   *headerSet
+	lastTS [2]uint32 // timestamp of the last coded audio [0] and video [1] frame
+	hasTS  [2]bool
 	// Multitrack: only keyframes of the main video track (the lowest
 	// trackId of the first keyframe) open GOPs; keyframes of other tracks
 	// at the same timestamp just before one join its GOP (keyGroup).
@@ -358,11 +363,10 @@ type gopRing struct {
 	inGroup   bool          // no coded non-key video frame since keyGroup
 	wake      chan struct{} // closed and replaced on every append and on close
 	closed    bool
-	fan       *fanout // writes to caught-up players (fanout.go); nil in tests
-	// retain > 2 keeps that many GOPs (an HLS playlist window, hls.go)
-	// instead of two: keys lists the newest keyframes, oldest first.
-	retain int
-	keys   []uint64
+	fan       *fanout  // writes to caught-up players (fanout.go); nil in tests
+	keys      []uint64 // the newest keyframes, oldest first (some may be released)
+	retain    int      // > 2: keep that many GOPs (an HLS playlist window, hls.go)
+	startSpan uint32   // keepStart: milliseconds of whole GOPs kept
 }
 
 func newGOPRing() *gopRing {
@@ -488,47 +492,60 @@ func lowestTrack(s TrackSet) uint8 {
 	return 0
 }
 
-// markKey records a new keyframe and releases everything before the
-// previous one (the slack GOP stays for players just behind).
+// markKey records a new keyframe and releases the GOPs before the ones
+// the ring keeps (kept).
 func (r *gopRing) markKey(seq uint64) {
-	if r.hasKey && r.key >= r.tail {
-		r.prevKey, r.hasPrev = r.key, true
-	}
 	r.key, r.hasKey = seq, true
-	if r.retain > 2 {
-		r.keepKeys(seq)
-		return
-	}
-	if r.hasPrev && r.prevKey > r.tail {
-		r.release(r.prevKey)
-	}
-}
-
-// keepKeys records keyframe seq and releases everything before the
-// retain newest keyframes (the ring cap may have released more).
-func (r *gopRing) keepKeys(seq uint64) {
-	r.keys = append(r.keys, seq)
 	drop := 0
 	for drop < len(r.keys) && r.keys[drop] < r.tail {
-		drop++
+		drop++ // released by the ring cap
 	}
-	if n := len(r.keys) - drop; n > r.retain {
-		drop += n - r.retain
-		r.release(r.keys[drop])
+	r.keys = append(r.keys[:copy(r.keys, r.keys[drop:])], seq)
+	if n := len(r.keys) - r.kept(); n > 0 {
+		r.release(r.keys[n])
+		r.keys = r.keys[:copy(r.keys, r.keys[n:])]
 	}
-	r.keys = r.keys[:copy(r.keys, r.keys[drop:])]
 }
 
-// retainGOPs makes the ring keep the n newest GOPs (n <= 2: the default
-// two) while a consumer needs a longer window; the ring cap still bounds
-// what is held.
+// kept is how many of the newest keyframes the ring keeps GOPs from: the
+// HLS muxer's window, or as many as the start window holds, or at least
+// two (the current GOP and a slack one for players just behind).
+func (r *gopRing) kept() int {
+	if r.retain > 2 {
+		return r.retain
+	}
+	n := 2
+	for n < len(r.keys) && r.span(n+1) <= r.startSpan {
+		n++
+	}
+	return n
+}
+
+// span is how long the GOPs between the n newest keyframes last, in
+// milliseconds.
+func (r *gopRing) span(n int) uint32 {
+	oldest := (*r.at(r.keys[len(r.keys)-n])).Timestamp
+	return (*r.at(r.key)).Timestamp - oldest
+}
+
+// keepStart makes the ring keep, before the current GOP, the whole GOPs
+// that fit in span: with span a little over three HLS segments, a stream
+// whose GOPs are about a segment long (an LL-HLS encoder's) holds, before
+// anyone asks, the segments a first HLS viewer starts with
+// (hlsStartSegments). A stream with longer GOPs keeps the default two.
+func (r *gopRing) keepStart(span time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startSpan = uint32(span.Milliseconds())
+}
+
+// retainGOPs makes the ring keep the n newest GOPs (n <= 2: the default)
+// while a consumer needs a longer window; the ring cap still bounds what
+// is held.
 func (r *gopRing) retainGOPs(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retain = n
-	if n <= 2 {
-		r.keys = nil
-	}
 }
 
 // release drops frames before seq (seq must be <= head).
@@ -537,9 +554,6 @@ func (r *gopRing) release(seq uint64) {
 		slot := r.at(r.tail)
 		r.bytes -= len((*slot).Payload)
 		*slot = nil
-	}
-	if r.hasPrev && r.prevKey < r.tail {
-		r.hasPrev = false
 	}
 }
 
@@ -606,14 +620,16 @@ func (r *gopRing) joinPoint() (seq uint64, hdrs *headerSet, key *Frame) {
 	return r.head, r.hdrs, nil
 }
 
-// oldestKey is like joinPoint but picks the oldest keyframe held (the
-// slack GOP), for a player that should lose as little as possible.
+// oldestKey is like joinPoint but picks the oldest keyframe held (a slack
+// GOP), for a player that should lose as little as possible.
 func (r *gopRing) oldestKey() (uint64, *headerSet, *Frame) {
 	r.mu.Lock()
-	if r.hasPrev && r.prevKey >= r.tail {
-		defer r.mu.Unlock()
-		f := *r.at(r.prevKey)
-		return r.prevKey, f.headers, f
+	for _, k := range r.keys {
+		if k >= r.tail {
+			defer r.mu.Unlock()
+			f := *r.at(k)
+			return k, f.headers, f
+		}
 	}
 	r.mu.Unlock()
 	return r.joinPoint()

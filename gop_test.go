@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // ringFrame makes a classified frame without going through a session.
@@ -50,6 +51,57 @@ func TestGOPRingJoinAndRelease(t *testing.T) {
 	frames, next, _, res := r.read(seq, nil, maxBatch)
 	if res != readOK || len(frames) != 30 || next != r.head {
 		t.Fatalf("read from key: %d frames, next %d, res %v", len(frames), next, res)
+	}
+}
+
+// The start window (keepStart 3.5 s) keeps three whole GOPs of 1 s before
+// the current one, and no more than the default slack GOP of 2 s ones; a
+// running HLS muxer's window (retainGOPs) keeps more, and when it ends the
+// next keyframe brings the ring back to its start window.
+func TestGOPRingStartWindow(t *testing.T) {
+	held := func(gopFrames int, keep func(r *gopRing), frames int) (tail uint64, oldest int) {
+		r := newGOPRing()
+		r.keepStart(3500 * time.Millisecond)
+		keep(r)
+		for i := 0; i < frames; i++ {
+			r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%gopFrames == 0)))
+		}
+		seq, _, key := r.oldestKey()
+		if key == nil {
+			t.Fatalf("GOP %d: no keyframe held", gopFrames)
+		}
+		return r.tail, frameNumber((*r.at(seq)).Payload)
+	}
+	none := func(*gopRing) {}
+	for _, c := range []struct {
+		name      string
+		gopFrames int
+		keep      func(*gopRing)
+		frames    int
+		oldest    int
+	}{
+		{"1 s GOPs: three kept before the current", 30, none, 200, 90},
+		{"1 s GOPs, young stream: all kept", 30, none, 100, 0},
+		{"2 s GOPs: the slack GOP only", 60, none, 200, 120},
+		{"muxer window of 6 GOPs", 30, func(r *gopRing) { r.retainGOPs(6) }, 200, 30},
+	} {
+		tail, oldest := held(c.gopFrames, c.keep, c.frames)
+		if oldest != c.oldest || tail != uint64(c.oldest) {
+			t.Errorf("%s: oldest keyframe %d, tail %d; want %d", c.name, oldest, tail, c.oldest)
+		}
+	}
+	r := newGOPRing()
+	r.keepStart(3500 * time.Millisecond)
+	r.retainGOPs(6)
+	for i := 0; i < 200; i++ {
+		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))
+	}
+	r.retainGOPs(0)
+	for i := 200; i < 215; i++ { // the keyframe at 210
+		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))
+	}
+	if seq, _, _ := r.oldestKey(); frameNumber((*r.at(seq)).Payload) != 120 {
+		t.Errorf("after the muxer: oldest keyframe %d, want 120", frameNumber((*r.at(seq)).Payload))
 	}
 }
 

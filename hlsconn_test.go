@@ -218,7 +218,32 @@ func TestHLSKeepAliveShutdown(t *testing.T) {
 
 // With -hls-always a publication is cut from its start: the first viewer
 // is answered at once with the segments cut so far (without it, the
-// first request starts the muxer and waits for hlsStartSegments).
+// first request starts the muxer, which cuts what the ring holds).
+// Without -hls-always, a stream with 1 s GOPs still holds the three
+// segments a first viewer starts with (gopRing.keepStart): 5 s of media
+// sent at once, then nothing, and the first viewer's playlist lists three
+// complete segments, which only the ring's start window can give it.
+func TestHLSFirstViewerFromRing(t *testing.T) {
+	srv := startServer(t, nil)
+	pub := testPublisher(t, rtmpURL(srv, "/live/fr"))
+	for i := 0; i < 150; i++ {
+		ts := uint32(i * 33)
+		if pub.WriteMedia(MsgVideo, ts, testVideoFrame(i, i%30 == 0)) != nil || pub.WriteMedia(MsgAudio, ts, testAudioFrame(i)) != nil {
+			t.Fatal("publish failed")
+		}
+	}
+	waitLive(t, srv, "live", "fr")
+	waitFor(t, 5*time.Second, "the last frame", func() bool {
+		ring, _ := srv.hub.lookup("live", "fr").current()
+		return ring.newestTimestamp() == 149*33
+	})
+	text, code := getPlaylist(t, hlsMediaURL(t, srv, "/live/fr.m3u8"))
+	pl, err := parseMediaPlaylist(text)
+	if code != 200 || err != nil || len(pl.segs) < hlsStartSegments {
+		t.Fatalf("%d %v: %d segments\n%s", code, err, len(pl.segs), text)
+	}
+}
+
 func TestHLSAlways(t *testing.T) {
 	srv := startServer(t, func(c *Config) { c.HLSAlways = true })
 	// 3x real time: a 1 s GOP every 0.33 s

@@ -308,14 +308,15 @@ func (h *hlsService) route(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // A new viewer's Multivariant Playlist waits until the Media Playlist
-// lists hlsStartSegments complete segments (a player that knows nothing
-// of parts needs segments, and Chromium's own HLS player, resuming live
-// playback after its first pause, gives up when fewer than that remain
-// ahead), for at most hlsFirstWait (a publisher that just started, an
-// edge's pull: the first answer comes within 3 s); then one part is
-// enough. Either way the target duration must be fixed (the first
-// segment cut), which a stream with a very long GOP gets only after
-// hlsFirstWait: it is waited for until hlsLongestWait.
+// lists hlsStartSegments complete segments: a player that knows nothing
+// of parts needs segments, and Chromium's own HLS player fails to start
+// (DEMUXER_ERROR_COULD_NOT_PARSE) on fewer. A stream with short GOPs has
+// them in its ring when the muxer starts (Hub.newRing), so its first
+// viewer does not wait. The wait lasts at most hlsFirstWait (a publisher
+// that just started, an edge's pull: the first answer comes within 3 s);
+// then one part is enough. Either way the target duration must be fixed
+// (the first segment cut), which a stream with a very long GOP gets only
+// after hlsFirstWait: it is waited for until hlsLongestWait.
 const (
 	hlsStartSegments = 3
 	hlsFirstWait     = 2500 * time.Millisecond

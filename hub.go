@@ -274,6 +274,15 @@ func (h *Hub) publish(app, name string, pub *sessionInfo) (*Stream, *gopRing, er
 	return s, ring, err
 }
 
+// newRing makes a publication's ring, with the start window HLS needs
+// (gopRing.keepStart): hlsStartSegments segments and half a segment more.
+func (h *Hub) newRing() *gopRing {
+	r := newGOPRing()
+	seg := h.cfg.HLSSegment.Duration
+	r.keepStart(time.Duration(min(hlsStartSegments, h.cfg.HLSSegments))*seg + seg/2)
+	return r
+}
+
 // publishOver is publish for a publisher that may take the stream over
 // from the current one, as -takeover allows (pubchange.go). It returns
 // the session it replaced, if any, already being closed.
@@ -281,7 +290,7 @@ func (h *Hub) publishOver(app, name string, pub *sessionInfo, takeover bool) (*S
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
-	ring := newGOPRing()
+	ring := h.newRing()
 	old, err := s.startPublication(pub, takeover, ring, nil)
 	if err != nil {
 		return nil, nil, nil, err

@@ -318,7 +318,7 @@ func (h *Hub) reserve(app, name string, pub *sessionInfo) (*Stream, *gopRing, *p
 	h.mu.Lock()
 	s := h.streamLocked(app, name)
 	h.mu.Unlock()
-	ring := newGOPRing()
+	ring := h.newRing()
 	c := newPubClock(ring, time.Now())
 	if cur := s.live.Load(); cur != nil && s.playerCount() > 0 {
 		c.floor, c.rebased = cur.next()
