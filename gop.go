@@ -635,6 +635,20 @@ func (r *gopRing) oldestKey() (uint64, *headerSet, *Frame) {
 	return r.joinPoint()
 }
 
+// slackKey is like joinPoint but picks the keyframe before the newest
+// when the ring holds it (the slack GOP): a player that starts there has
+// a GOP or two of frames at once.
+func (r *gopRing) slackKey() (uint64, *headerSet, *Frame) {
+	r.mu.Lock()
+	if n := len(r.keys); n >= 2 && r.keys[n-2] >= r.tail {
+		defer r.mu.Unlock()
+		f := *r.at(r.keys[n-2])
+		return r.keys[n-2], f.headers, f
+	}
+	r.mu.Unlock()
+	return r.joinPoint()
+}
+
 // holds reports whether seq is still in the ring (or is the head).
 func (r *gopRing) holds(seq uint64) bool {
 	r.mu.Lock()

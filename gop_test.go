@@ -92,6 +92,14 @@ func TestGOPRingStartWindow(t *testing.T) {
 	}
 	r := newGOPRing()
 	r.keepStart(3500 * time.Millisecond)
+	for i := 0; i < 200; i++ {
+		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))
+	}
+	if seq, _, _ := r.slackKey(); frameNumber((*r.at(seq)).Payload) != 150 { // an MP4 player's start
+		t.Errorf("slack keyframe %d, want 150", frameNumber((*r.at(seq)).Payload))
+	}
+	r = newGOPRing()
+	r.keepStart(3500 * time.Millisecond)
 	r.retainGOPs(6)
 	for i := 0; i < 200; i++ {
 		r.append(ringFrame(TagVideo, uint32(i*33), testVideoFrame(i, i%30 == 0)))

@@ -738,9 +738,9 @@ func (p *player) follow(r *gopRing, fresh bool) error {
 // when there is none yet) and sends the start messages and the headers.
 func (p *player) start(r *gopRing, kind startKind) error {
 	seq, hdrs, key := p.arrival.startPoint(r)
-	// an MP4 player starts at the oldest keyframe held, with its headers
-	// (its init segment): a browser's progressive player gets a GOP or
-	// two of buffer
+	// an MP4 player starts at the keyframe before the newest, with its
+	// headers (its init segment): a browser's progressive player gets a
+	// GOP or two of buffer
 	mp4 := p.protocol() == protoMP4 && kind != startHandover
 	if key == nil || mp4 {
 		if err := p.waitReady(r); err != nil {
@@ -749,8 +749,10 @@ func (p *player) start(r *gopRing, kind startKind) error {
 		switch {
 		case kind == startHandover: // the stream goes on from its newest keyframe
 			seq, hdrs, key = r.joinPoint()
-		case kind == startAgain || !r.holds(seq) || mp4: // a burst outran the wake-up
+		case kind == startAgain || !r.holds(seq): // a burst outran the wake-up
 			seq, hdrs, key = r.oldestKey()
+		case mp4:
+			seq, hdrs, key = r.slackKey()
 		}
 	}
 	p.borrow()
