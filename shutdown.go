@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -46,10 +47,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // shutdownHTTP waits for the HTTP requests in progress (the API); FLV
 // players are hijacked connections, which end with their publication.
+// The listeners are closed already (closeListeners): net/http closing
+// one again is no failure of the drain.
 func (s *Server) shutdownHTTP(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if herr := s.https.Shutdown(ctx); err == nil {
 		err = herr
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return nil
 	}
 	return err
 }
