@@ -162,10 +162,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // setGCPercent sets the garbage collector's target (as GOGC does) unless
 // the GOGC environment variable is set: that one wins. rtmphub allocates
-// little per second (mostly the frames of its publications), so a GC
-// cycle at 50% heap growth instead of Go's 100% costs little CPU, and
-// the heap the runtime keeps between cycles, idle but resident, is a
-// good part of what each player costs at thousands of them.
+// little per second (mostly the frames of its publications, whose
+// payloads hold no pointers to scan), so a GC cycle at 20% heap growth
+// instead of Go's 100% costs no CPU that shows (BENCHMARKS.md), and the
+// heap the runtime keeps between cycles, idle but resident, is a good
+// part of what each player costs at thousands of them.
 func setGCPercent(percent int) {
 	if os.Getenv("GOGC") != "" {
 		return
@@ -260,7 +261,7 @@ func defaultConfig() *Config {
 		RTMP:             ":1935",
 		HTTP:             ":8000",
 		LogLevel:         "info",
-		GCPercent:        50,
+		GCPercent:        20,
 		HandshakeTimeout: Duration{10 * time.Second},
 		IdleTimeout:      Duration{30 * time.Second},
 		WriteTimeout:     Duration{10 * time.Second},

@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// -gc-percent sets the GC target, 50 unless given; GOGC in the
+// -gc-percent sets the GC target, 20 unless given; GOGC in the
 // environment wins over both.
 func TestGCPercent(t *testing.T) {
 	cfg, err := loadConfig(nil, io.Discard)
-	if err != nil || cfg.GCPercent != 50 {
-		t.Fatalf("default gc percent %d (%v), want 50", cfg.GCPercent, err)
+	if err != nil || cfg.GCPercent != 20 {
+		t.Fatalf("default gc percent %d (%v), want 20", cfg.GCPercent, err)
 	}
 	cfg, err = loadConfig([]string{"-gc-percent", "30"}, io.Discard)
 	if err != nil || cfg.GCPercent != 30 {
