@@ -25,6 +25,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,10 +134,10 @@ type hlsConn struct {
 	h       *hlsService
 	conn    net.Conn
 	br      *bufio.Reader
-	ctx     context.Context
-	remote  string
 	stopped atomic.Bool // the server is shutting down
 	w       hlsWire     // reused from request to request
+	req     *http.Request
+	url     url.URL // req's URL
 }
 
 // listenVia makes ln the listener the keep-alive loop gives connections
@@ -162,7 +163,9 @@ func (h *hlsService) keepAlive(w http.ResponseWriter, r *http.Request) bool {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := &hlsConn{h: h, conn: conn, br: brw.Reader, ctx: ctx, remote: r.RemoteAddr}
+	c := &hlsConn{h: h, conn: conn, br: brw.Reader}
+	c.req = (&http.Request{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: make(http.Header),
+		Body: http.NoBody, RemoteAddr: r.RemoteAddr}).WithContext(ctx)
 	// a shutdown wakes a connection waiting for its next request
 	defer h.env.conns.afterStop(func() { c.stopped.Store(true); conn.SetReadDeadline(time.Now()) })()
 	c.w.header = make(http.Header)
@@ -211,13 +214,23 @@ func pathOf(target string) string {
 	return p
 }
 
-// request makes the http.Request the handler reads.
+// request makes the http.Request the handler reads: the connection's
+// one, refilled (a handler keeps nothing of it past its call). A target
+// without escapes is its path and query as they are.
 func (c *hlsConn) request(h requestHead) (*http.Request, error) {
-	r, err := http.NewRequestWithContext(c.ctx, h.method, h.target, nil)
-	if err != nil {
-		return nil, err
+	path, query, _ := strings.Cut(h.target, "?")
+	if strings.ContainsAny(path, "%#") {
+		u, err := url.ParseRequestURI(h.target)
+		if err != nil {
+			return nil, err
+		}
+		c.url = *u
+	} else {
+		c.url = url.URL{Path: path, RawQuery: query}
 	}
-	r.Host, r.RequestURI, r.RemoteAddr, r.Close = h.host, h.target, c.remote, h.close
+	r := c.req
+	clear(r.Header)
+	r.Method, r.URL, r.Host, r.RequestURI, r.Close = h.method, &c.url, h.host, h.target, h.close
 	return r, nil
 }
 

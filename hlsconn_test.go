@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,29 @@ func TestHLSAlways(t *testing.T) {
 	pl, err := parseMediaPlaylist(text)
 	if code != 200 || err != nil || len(pl.segs) < hlsStartSegments {
 		t.Fatalf("%d %v: %d segments\n%s", code, err, len(pl.segs), text)
+	}
+}
+
+// The keep-alive loop's request: the path and query of the target as
+// url.ParseRequestURI reads them, escaped or not, in the one
+// http.Request of the connection.
+func TestHLSConnRequest(t *testing.T) {
+	c := &hlsConn{req: &http.Request{Header: make(http.Header)}}
+	for _, target := range []string{
+		"/live/cam/ab12/part7.m4s?session=HLS-1&_HLS_msn=3&_HLS_part=1",
+		"/live/cam.m3u8",
+		"/live/a%20b/ab12/media.m3u8?session=x%26y",
+		"/live/a%2Fb.m3u8?",
+	} {
+		want, err := url.ParseRequestURI(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.req.Header.Set("X-Left-Over", "1")
+		r, err := c.request(requestHead{method: http.MethodGet, target: target, host: "h"})
+		if err != nil || r != c.req || r.URL.Path != want.Path || r.URL.RawQuery != want.RawQuery ||
+			r.URL.EscapedPath() != want.EscapedPath() || r.RequestURI != target || len(r.Header) != 0 {
+			t.Errorf("%s: %v %+v, want %+v", target, err, r.URL, want)
+		}
 	}
 }
