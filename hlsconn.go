@@ -290,6 +290,8 @@ type hlsWire struct {
 	bufs    net.Buffers
 	date    []byte // the Date field's value, of second dateSec
 	dateSec int64
+	length  int    // the body's length, for Content-Length (-1: the handler's field)
+	headBuf []byte // the head, when it is built apart from out
 }
 
 // hlsHeadRoom is the room kept for the response head before the body.
@@ -344,12 +346,15 @@ func (w *hlsWire) finish() net.Buffers {
 	for _, m := range w.media {
 		body += len(m)
 	}
+	w.length = -1
 	if w.head { // HEAD: the handler set Content-Length; no body
 		w.out, w.media = w.out[:w.bodyAt], w.media[:0]
 	} else {
-		w.header["Content-Length"] = []string{strconv.Itoa(body)}
+		delete(w.header, "Content-Length")
+		w.length = body
 	}
-	head := w.appendHead(nil)
+	head := w.appendHead(w.headBuf[:0])
+	w.headBuf = head
 	start := w.bodyAt - len(head)
 	if start < 0 { // a head over 1 KB: it goes in a slice of its own
 		w.bufs = append(w.bufs[:0], head, w.out[w.bodyAt:])
@@ -375,6 +380,9 @@ func (w *hlsWire) appendHead(b []byte) []byte {
 		for _, v := range vs {
 			b = append(append(append(append(b, "\r\n"...), k...), ": "...), v...)
 		}
+	}
+	if w.length >= 0 {
+		b = strconv.AppendInt(append(b, "\r\nContent-Length: "...), int64(w.length), 10)
 	}
 	if w.closing {
 		b = append(b, "\r\nConnection: close"...)

@@ -267,14 +267,21 @@ type hlsRoute struct {
 
 // parseHLSPath recognises the HLS URLs; ok is false for any other path.
 func parseHLSPath(p string) (rt hlsRoute, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	var parts [4]string
+	n, rest := 0, strings.TrimPrefix(p, "/")
+	for more := true; more; n++ {
+		if n == len(parts) {
+			return rt, false
+		}
+		parts[n], rest, more = strings.Cut(rest, "/")
+	}
 	switch {
-	case len(parts) == 2 && strings.HasSuffix(parts[1], ".m3u8"):
+	case n == 2 && strings.HasSuffix(parts[1], ".m3u8"):
 		rt = hlsRoute{app: parts[0], name: strings.TrimSuffix(parts[1], ".m3u8")}
 		rt.base = rt.name + "/"
-	case len(parts) == 3 && parts[2] == "index.m3u8":
+	case n == 3 && parts[2] == "index.m3u8":
 		rt = hlsRoute{app: parts[0], name: parts[1]}
-	case len(parts) == 4:
+	case n == 4:
 		rt = hlsRoute{app: parts[0], name: parts[1], epoch: parts[2], file: parts[3]}
 	default:
 		return rt, false
@@ -426,12 +433,13 @@ func (h *hlsService) writeMedia(w http.ResponseWriter, r *http.Request, bufs net
 	hd := w.Header()
 	hd["Content-Type"] = hdrMP4Type
 	hd["Cache-Control"] = hdrImmutable
-	hd["Content-Length"] = []string{strconv.Itoa(size)}
-	if r.Method == http.MethodHead {
+	kw, inLoop := w.(*hlsWire)
+	if inLoop && r.Method != http.MethodHead { // the keep-alive loop (hlsconn.go) writes them as they are, and their length
+		h.count(s, kw.sendBuffers(bufs))
 		return
 	}
-	if kw, ok := w.(*hlsWire); ok { // the keep-alive loop (hlsconn.go) writes them as they are
-		h.count(s, kw.sendBuffers(bufs))
+	hd["Content-Length"] = []string{strconv.Itoa(size)}
+	if r.Method == http.MethodHead {
 		return
 	}
 	n, _ := bufs.WriteTo(w)

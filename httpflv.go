@@ -73,9 +73,15 @@ func mediaPath(p, ext string) (app, name string, ok bool) {
 // setCORS allows any origin, as NMS does: players are usually pages on
 // another origin (Fetch standard, section 3.2 "CORS protocol").
 func setCORS(h http.Header) {
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Type")
+	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	h["Access-Control-Expose-Headers"] = hdrExposed
 }
+
+// The CORS values, shared by every response (net/http only reads them).
+var (
+	hdrAnyOrigin = []string{"*"}
+	hdrExposed   = []string{"Content-Length, Content-Type"}
+)
 
 // setPreflight answers a CORS preflight: the methods an FLV URL serves,
 // and the request headers the page asked for (echoed, since "*" is not
