@@ -5,9 +5,11 @@
 // An accepted connection is tracked (track) before its goroutine starts
 // and untracked when it ends; an HTTP connection is tracked through
 // http.Server.ConnState, a hijacked one (HTTP-FLV, WebSocket) until its
-// player's goroutine ends. Goroutines that outlive the accept loops'
-// bookkeeping (a hijacked player, a relay, a recorder) are counted with
-// begin/end, so that shutdown waits for them too.
+// player ends. A connection whose reading side parks (readypoll_linux.go)
+// stays tracked while no goroutine serves it (resume). Goroutines that
+// outlive the accept loops' bookkeeping (a hijacked player, a relay, a
+// recorder) are counted with begin/end, so that shutdown waits for them
+// too.
 package main
 
 import (
@@ -52,8 +54,9 @@ func (t *connTracker) afterStop(f func()) (cancel func() bool) { return context.
 
 // accept accepts until the listener closes, backing off on temporary
 // errors (too many open files) as net/http does, and serves each
-// connection with handle in a goroutine of its own.
-func (t *connTracker) accept(ln net.Listener, handle func(net.Conn)) {
+// connection with handle in a goroutine of its own (see resume for a
+// handle that returns true).
+func (t *connTracker) accept(ln net.Listener, handle func(net.Conn) bool) {
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
@@ -72,22 +75,30 @@ func (t *connTracker) accept(ln net.Listener, handle func(net.Conn)) {
 			continue
 		}
 		t.wg.Add(1)
-		go t.serve(c, handle)
+		go t.resume(c, func() bool { return handle(c) })
 	}
 }
 
-// serve runs handle for one connection; a panic there closes only this
+// resume runs a stretch of one connection's serving: all of it, or until
+// its reading side parks (serve returns true: readypoll_linux.go), when
+// the connection stays open and tracked and a later stretch goes on in
+// another goroutine through resume. A panic there closes only this
 // connection (the last line of defence: parsers must not panic).
-func (t *connTracker) serve(c net.Conn, handle func(net.Conn)) {
-	defer t.wg.Done()
-	defer t.untrack(c)
-	defer c.Close()
+func (t *connTracker) resume(c net.Conn, serve func() bool) {
+	parked := false
+	defer func() {
+		if !parked {
+			c.Close()
+			t.untrack(c)
+			t.wg.Done()
+		}
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			t.log.Error("panic in connection", "remote", c.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	handle(c)
+	parked = serve()
 }
 
 // recover is deferred by a connection's other goroutines (an RTMP
@@ -97,6 +108,16 @@ func (t *connTracker) recover(c net.Conn) {
 	if v := recover(); v != nil {
 		t.panicked(c.RemoteAddr().String(), v)
 		c.Close()
+	}
+}
+
+// recoverThen is recover for a goroutine that must run end when it
+// fails (a hijacked player's setup).
+func (t *connTracker) recoverThen(c net.Conn, end func()) {
+	if v := recover(); v != nil {
+		t.panicked(c.RemoteAddr().String(), v)
+		c.Close()
+		end()
 	}
 }
 

@@ -27,6 +27,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -179,15 +181,18 @@ func (s *Server) serveFLVPlayer(w http.ResponseWriter, r *http.Request, proto, a
 	}
 	// The handler returns now and net/http's goroutine, its buffers, its
 	// connection state and the request go with it: a player holds only its
-	// connection, a small reader of its own and goroutines of its own.
+	// connection, a small reader of its own and, while it waits or reads,
+	// a goroutine (none while its socket is parked: readypoll_linux.go).
+	end := sync.OnceFunc(func() {
+		conn.Close()
+		s.conns.untrack(conn)
+		s.auth.done(req)
+		s.conns.end()
+	})
 	go func() {
-		defer s.conns.recover(conn)
-		defer s.conns.end()
-		defer s.auth.done(req)
-		defer s.conns.untrack(conn)
-		defer conn.Close()
+		defer s.conns.recoverThen(conn, end)
 		conn.SetDeadline(time.Time{})
-		play(conn, br, flvTarget{id, app, name})
+		play(conn, br, flvTarget{id, app, name}, end)
 	}()
 }
 
@@ -240,28 +245,58 @@ func (s *Server) hijackWithHead(w http.ResponseWriter, head string) (net.Conn, i
 // id (given before the hooks were asked).
 type flvTarget struct{ id, app, name string }
 
-func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget) {
-	s.playHTTPAs(protoFLV, conn, r, to)
+func (s *Server) playHTTP(conn net.Conn, r io.Reader, to flvTarget, done func()) {
+	s.playHTTPAs(protoFLV, conn, r, to, done)
 }
 
-func (s *Server) playMP4(conn net.Conn, r io.Reader, to flvTarget) {
-	s.playHTTPAs(protoMP4, conn, r, to)
+func (s *Server) playMP4(conn net.Conn, r io.Reader, to flvTarget, done func()) {
+	s.playHTTPAs(protoMP4, conn, r, to, done)
 }
 
-// playHTTPAs runs an HTTP-FLV or MP4 player on a hijacked connection.
-func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvTarget) {
-	hp := &httpPlay{to: to, proto: proto, out: conn, lock: new(writeLock)}
+// playHTTPAs runs an HTTP-FLV or MP4 player on a hijacked connection;
+// done runs when it is over.
+func (s *Server) playHTTPAs(proto wireProto, conn net.Conn, r io.Reader, to flvTarget, done func()) {
+	hp := &httpPlay{to: to, proto: proto, out: conn, lock: new(writeLock), done: done}
 	hp.sess = s.hub.newSessionAs(to.id, proto.String(), conn, func() { conn.Close() })
-	hp.watch = func(p *player) {
-		// the client sends nothing after its request: a read that ends
-		// means it went away
-		discardUntilError(r)
-		p.stop()
-	}
+	hp.watch = func(gone func()) { awaitGone(conn, r, gone) }
 	// The body is close-delimited: closing the connection ends it, and
 	// ends the reader.
 	hp.finish = func(error) { conn.Close() }
 	s.runFLVPlayer(hp)
+}
+
+// awaitGone calls gone once the client of a hijacked HTTP player has
+// gone: it sends nothing after its request, so a read that ends means it
+// went away. The socket waits parked where it can (readypoll_linux.go:
+// no goroutine), else awaitGone reads until the read fails.
+func awaitGone(conn net.Conn, r io.Reader, gone func()) {
+	g := &goneWatch{conn: conn, gone: gone}
+	if r == io.Reader(conn) && parkReads(conn, g.readable) {
+		return
+	}
+	discardUntilError(r)
+	gone()
+}
+
+// goneWatch is the parked read side of a hijacked HTTP player.
+type goneWatch struct {
+	conn net.Conn
+	gone func()
+}
+
+// readable reads what woke the socket: the end (gone), or bytes the
+// client should not have sent (dropped; the socket parks again).
+func (g *goneWatch) readable() {
+	var buf [discardBufSize]byte
+	for {
+		if _, err := g.conn.Read(buf[:]); err != nil {
+			g.gone()
+			return
+		}
+		if parkReads(g.conn, g.readable) {
+			return
+		}
+	}
 }
 
 // playOnStream runs an HTTP-FLV or MP4 player on an HTTP/2 stream until
@@ -285,9 +320,12 @@ func (s *Server) playOnStream(w http.ResponseWriter, r *http.Request, proto stri
 		return
 	}
 	hp.out = out
-	hp.watch = func(p *player) { <-ctx.Done(); p.stop() }
+	hp.watch = func(gone func()) { <-ctx.Done(); gone() }
 	hp.finish = func(error) { cancel() }
+	done := make(chan struct{})
+	hp.done = func() { close(done) }
 	s.runFLVPlayer(hp)
+	<-done
 }
 
 // wsCloseWait bounds how long a WS player waits for the client's answer
@@ -303,15 +341,15 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 	return conn, br, true
 }
 
-func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
+func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget, done func()) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
-	watch := func(p *player) {
+	watch := func(gone func()) {
 		defer close(readerDone)
 		if err := wsServeReads(br, ws.send, wsMaxMessage); err != nil {
 			s.log.Debug("ws: read side ended", "err", err)
 		}
-		p.stop()
+		gone()
 	}
 	finish := func(err error) {
 		// Section 7.1.2: the server starts the close handshake (unless the
@@ -328,7 +366,7 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget) {
 		}
 		conn.Close()
 	}
-	hp := &httpPlay{to: to, proto: protoWS, out: conn, lock: &ws.mu, watch: watch, finish: finish}
+	hp := &httpPlay{to: to, proto: protoWS, out: conn, lock: &ws.mu, watch: watch, finish: finish, done: done}
 	hp.sess = s.hub.newSessionAs(to.id, protoWS.String(), conn, func() { conn.Close() })
 	s.runFLVPlayer(hp)
 }
@@ -414,20 +452,24 @@ type httpPlay struct {
 	sess   *sessionInfo // registered; runFLVPlayer ends it
 	out    playerConn   // where the player writes
 	lock   *writeLock   // out's write lock
-	watch  func(*player)
+	watch  func(gone func())
 	finish func(error)
+	done   func()
 }
 
 // runFLVPlayer runs an HTTP-FLV, WS-FLV or MP4 player until the client
 // leaves, or no publisher comes for -play-wait (at first, and after one
-// left). With -kick-ends-players, kicking the publisher closes it. watch
-// is the read side, run in the calling goroutine; it must stop the player
-// when the client goes away. finish ends the connection or stream (given
-// why the player stopped) and must make watch return; runFLVPlayer
-// returns when both are done.
+// left). With -kick-ends-players, kicking the publisher closes it.
+//
+// Two sides end: the player (its writes), and the read side, watch,
+// which calls gone once the client went away or the connection closed,
+// at once or later from another goroutine (a parked socket:
+// readypoll_linux.go). gone stops the player. finish ends the connection
+// or stream, given why the player stopped, and must end the read side.
+// When both sides are over, the player leaves its stream, its session
+// ends and done runs; runFLVPlayer may return before.
 func (s *Server) runFLVPlayer(hp *httpPlay) {
 	sess, proto, to := hp.sess, hp.proto, hp.to
-	defer s.hub.endSession(sess)
 	sess.setStream(to.app, to.name, false)
 	p := newPlayer(s.hub, sess, proto, hp.out, hp.lock)
 	p.startFn = flvStart(p)
@@ -439,23 +481,28 @@ func (s *Server) runFLVPlayer(hp *httpPlay) {
 		p.startFn, p.endFn = func(*headerSet, bool) error { return nil }, nil
 	}
 	stream := s.relays.addPlayer(to.app, to.name, p)
-	defer stream.removePlayer(p)
 	log := s.log.With("session", sess.ID, "stream", stream.Path, "remote", sess.RemoteAddr)
 	log.Info("play", "protocol", proto.String())
-	ended := make(chan struct{})
+	var sides atomic.Int32
+	sides.Store(2)
+	over := func() {
+		if sides.Add(-1) == 0 {
+			stream.removePlayer(p)
+			s.hub.endSession(sess)
+			hp.done()
+		}
+	}
+	gone := sync.OnceFunc(func() { p.stop(); over() })
 	p.play(s.cfg.PlayWait.Duration, func(err error) {
-		defer close(ended)
 		p.stop()
 		if err != nil && !errors.Is(err, ErrPlayerClosed) {
 			log.Info("player ended", "reason", err)
 		}
 		hp.finish(err)
+		over()
 	}, func(v any) { s.conns.panicked(sess.RemoteAddr, v) })
-	// This goroutine is the read side; the player's run in goroutines of
-	// their own, none while it is caught up (player.play).
-	func() { defer s.conns.recoverSession(sess.RemoteAddr, p.stop); hp.watch(p) }()
-	p.stop()
-	<-ended
+	defer s.conns.recoverSession(sess.RemoteAddr, gone)
+	hp.watch(gone)
 }
 
 // discardBufSize is the buffer discardUntilError reads into: a client

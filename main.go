@@ -50,7 +50,11 @@
 // (hub.go) -> wireSink.sendFrames (sink.go) -> sendmsgWriter.tryWrite,
 // and for the rest wireSink.writeLocked -> sendmsgWriter.writeAll
 // (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux
-// streamWriter.writeAll (writer.go) -> write(2). What each protocol's
+// streamWriter.writeAll (writer.go) -> write(2). Nor does a player
+// hold a goroutine for its reading side while its client sends nothing:
+// rtmpSession.read (session.go) and awaitGone (httpflv.go) park the
+// socket in one epoll set (parkReads, readypoll_linux.go) and go on in a
+// new goroutine when it is readable. What each protocol's
 // write carries:
 //
 //	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
@@ -522,7 +526,7 @@ func (s *Server) Serve() {
 }
 
 // serveRTMP is the connection handler of the RTMP listeners (session.go).
-func (s *Server) serveRTMP(c net.Conn) { serveRTMPSession(s.serverEnv, c) }
+func (s *Server) serveRTMP(c net.Conn) bool { return serveRTMPSession(s.serverEnv, c) }
 
 // Close stops accepting, closes every connection and waits for their
 // goroutines.

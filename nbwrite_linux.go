@@ -250,6 +250,12 @@ func newRawReader(c net.Conn) *rawReader {
 type rawConn struct {
 	*net.TCPConn
 	r *rawReader
+
+	// while the socket has nothing to read (readypoll_linux.go), under
+	// idlePoller.mu
+	parked   uint64 // its key in idlePoller's table; 0: not parked
+	pollGen  uint64 // the epoll set it was added to
+	deadline bool   // a read deadline is set: not parked
 }
 
 // withRawReads is how a listener hands out a plain TCP socket: read with

@@ -115,6 +115,17 @@ func (c *rtmpConn) growReadBuffer(n int) {
 	}
 }
 
+// drained: the read buffers hold nothing (what is left to read is in
+// the socket), and no message is half read.
+func (c *rtmpConn) drained() bool {
+	if c.in.grown {
+		if b, ok := c.in.r.(*bufio.Reader); ok && b.Buffered() > 0 {
+			return false
+		}
+	}
+	return c.br.Buffered() == 0
+}
+
 // readMessage returns the next whole message.
 func (c *rtmpConn) readMessage() (Message, error) { return c.cr.ReadMessage() }
 

@@ -103,18 +103,44 @@ type rtmpSession struct {
 	playerWG sync.WaitGroup
 }
 
-// serveRTMPSession serves one connection of the RTMP listeners.
+// serveRTMPSession serves one connection of the RTMP listeners; true
+// when its reading side parked (see readLoop), false when it ended.
 //
-// A session's goroutine lives as long as its connection, parked in a read
-// under these frames most of the time, and a goroutine's stack grows
-// (to the next power of two) but in practice never shrinks back: so the
-// functions from here to the read loop and the command handlers keep
-// small frames, and one-time work (setup, handshake, building replies,
-// logging the end) is done in calls that return before the loop goes on.
-func serveRTMPSession(env serverEnv, c net.Conn) {
+// A session's goroutine is parked in a read under these frames most of
+// the time, and a goroutine's stack grows (to the next power of two) but
+// in practice never shrinks back: so the functions from here to the read
+// loop and the command handlers keep small frames, and one-time work
+// (setup, handshake, building replies, logging the end) is done in calls
+// that return before the loop goes on.
+func serveRTMPSession(env serverEnv, c net.Conn) bool {
 	sess := newRTMPSession(env, c)
-	defer sess.cleanup()
-	logSessionEnd(sess.log, sess.serve())
+	if err := sess.handshake(); err != nil {
+		sess.end(err)
+		return false
+	}
+	return sess.readLoop()
+}
+
+// readLoop reads messages until the connection ends (it then ends the
+// session) or, for a player with nothing to read, until its socket is
+// parked (readypoll_linux.go): its goroutine then returns true, and
+// resume goes on in a new one when the player sends something.
+func (s *rtmpSession) readLoop() (parked bool) {
+	err := s.read()
+	if err == errReadParked {
+		return true
+	}
+	s.end(err)
+	return false
+}
+
+// resume is a parked session's reading side, started again.
+func (s *rtmpSession) resume() { s.env.conns.resume(s.conn, s.readLoop) }
+
+// end logs why the session ended and ends what it was doing.
+func (s *rtmpSession) end(err error) {
+	defer s.cleanup()
+	logSessionEnd(s.log, err)
 }
 
 func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
@@ -136,11 +162,11 @@ func logSessionEnd(log *slog.Logger, err error) {
 	}
 }
 
-// serve runs the handshake, then reads messages until the connection ends.
-func (s *rtmpSession) serve() error {
-	if err := s.handshake(); err != nil {
-		return err
-	}
+// errReadParked: read returned because the session's socket is parked.
+var errReadParked = errors.New("reading side parked")
+
+// read reads and handles messages until one fails, or the session parks.
+func (s *rtmpSession) read() error {
 	for {
 		s.extendReadDeadline()
 		m, err := s.rc.readMessage()
@@ -153,7 +179,18 @@ func (s *rtmpSession) serve() error {
 		if err := s.rc.acknowledge(); err != nil {
 			return err
 		}
+		// after a message, not before: a resumed session reads what woke it
+		s.extendReadDeadline()
+		if s.mayPark() && parkReads(s.conn, s.resume) {
+			return errReadParked
+		}
 	}
+}
+
+// mayPark: a session that only plays, between messages, has nothing to
+// wait for but its player's next message.
+func (s *rtmpSession) mayPark() bool {
+	return s.player != nil && s.pubRing == nil && s.reserved == nil && s.rc.drained()
 }
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
