@@ -21,9 +21,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -344,12 +346,12 @@ func (s *Server) hijackWSPlayer(w http.ResponseWriter, r *http.Request) (net.Con
 func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget, done func()) {
 	ws := &wsSender{conn: conn, timeout: s.cfg.WriteTimeout.Duration}
 	readerDone := make(chan struct{})
+	wr := &wsWatch{conn: conn, rs: wsReadSide{r: br, send: ws.send, max: wsMaxMessage}, log: s.log}
 	watch := func(gone func()) {
-		defer close(readerDone)
-		if err := wsServeReads(br, ws.send, wsMaxMessage); err != nil {
-			s.log.Debug("ws: read side ended", "err", err)
+		wr.gone = func() { close(readerDone); gone() }
+		if !wr.park() {
+			wr.read()
 		}
-		gone()
 	}
 	finish := func(err error) {
 		// Section 7.1.2: the server starts the close handshake (unless the
@@ -369,6 +371,35 @@ func (s *Server) playWS(conn net.Conn, br io.Reader, to flvTarget, done func()) 
 	hp := &httpPlay{to: to, proto: protoWS, out: conn, lock: &ws.mu, watch: watch, finish: finish, done: done}
 	hp.sess = s.hub.newSessionAs(to.id, protoWS.String(), conn, func() { conn.Close() })
 	s.runFLVPlayer(hp)
+}
+
+// wsWatch is a WS-FLV player's read side (wsReadSide): between frames,
+// with nothing buffered, its socket parks (readypoll_linux.go) and its
+// goroutine ends; read goes on in a new one when the client sends.
+type wsWatch struct {
+	conn net.Conn
+	rs   wsReadSide
+	log  *slog.Logger
+	gone func() // the read side ended
+}
+
+// park parks the socket if no byte is left in the reader.
+func (w *wsWatch) park() bool {
+	br, ok := w.rs.r.(*bufio.Reader)
+	return ok && br.Buffered() == 0 && parkReads(w.conn, w.read)
+}
+
+// read serves the client's frames until it parks again or the read side
+// ends.
+func (w *wsWatch) read() {
+	err := w.rs.serve(w.park)
+	if err == errWSPaused {
+		return
+	}
+	if err != nil {
+		w.log.Debug("ws: read side ended", "err", err)
+	}
+	w.gone()
 }
 
 // wsLingerBytes bounds what wsLinger reads and throws away.

@@ -117,11 +117,13 @@ func waitGoroutines(t *testing.T, want int) {
 }
 
 // readingSides counts the goroutines waiting in a player's read side
-// (RTMP session read loop, an HTTP player's wait for its client to go).
+// (RTMP session read loop, an HTTP player's wait for its client to go,
+// a WS-FLV player's frame reader).
 func readingSides() (n int, stacks []string) {
 	buf := make([]byte, 1<<20)
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(g, "rtmphub.(*rtmpSession).read(") || strings.Contains(g, "rtmphub.discardUntilError(") {
+		if strings.Contains(g, "rtmphub.(*rtmpSession).read(") || strings.Contains(g, "rtmphub.discardUntilError(") ||
+			strings.Contains(g, "rtmphub.(*wsReadSide).serve(") {
 			stacks = append(stacks, g)
 		}
 	}
@@ -138,6 +140,7 @@ func TestParkedPlayersHoldNoGoroutine(t *testing.T) {
 	const n = 6
 	var rtmp []*Client
 	var flv []io.ReadCloser
+	var ws []*wsClient
 	for range n {
 		p := testPlayer(t, rtmpURL(srv, "/live/park"))
 		readMedia(t, p, 3)
@@ -146,6 +149,10 @@ func TestParkedPlayersHoldNoGoroutine(t *testing.T) {
 		readFLVHeader(t, body)
 		readFLVTags(t, body, 3)
 		flv = append(flv, body)
+		wc := dialWS(t, srv.HTTPAddr(), "/live/park.flv")
+		readFLVHeader(t, wc)
+		readFLVTags(t, wc, 3)
+		ws = append(ws, wc)
 	}
 	for end := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		held, stacks := readingSides()
@@ -153,7 +160,7 @@ func TestParkedPlayersHoldNoGoroutine(t *testing.T) {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatalf("%d reading goroutines for %d players and a publisher:\n%s", held, 2*n, strings.Join(stacks, "\n\n"))
+			t.Fatalf("%d reading goroutines for %d players and a publisher:\n%s", held, 3*n, strings.Join(stacks, "\n\n"))
 		}
 	}
 
@@ -169,6 +176,8 @@ func TestParkedPlayersHoldNoGoroutine(t *testing.T) {
 	flv[0].Close()
 	rtmp[1].Close()
 	waitFor(t, 3*time.Second, "the players that left to end", func() bool { return sessions() == start-2 })
+	ws[0].conn.Write(wsClientFrame(true, WSClose, appendWSCloseBody(nil, CloseNormal, "")))
+	waitFor(t, 3*time.Second, "the WS player that closed to end", func() bool { return sessions() == start-3 })
 
 	var kick string
 	for _, si := range srv.hub.sessionList() {
@@ -179,5 +188,5 @@ func TestParkedPlayersHoldNoGoroutine(t *testing.T) {
 	if code, body := apiDo(t, srv, "DELETE", "/api/v1/sessions/"+kick, ""); code != http.StatusOK {
 		t.Fatalf("kick %s: %d %s", kick, code, body)
 	}
-	waitFor(t, 3*time.Second, "the kicked player to end", func() bool { return sessions() == start-3 })
+	waitFor(t, 3*time.Second, "the kicked player to end", func() bool { return sessions() == start-4 })
 }

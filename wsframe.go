@@ -266,12 +266,17 @@ const wsReadBuffer = 256
 // kept: it would keep its connection state and write buffer alive too,
 // for the whole life of the player.
 func wsClientReader(conn net.Conn, held *bufio.Reader) *bufio.Reader {
-	var src io.Reader = conn
-	if n := held.Buffered(); n > 0 {
-		early, _ := held.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	n := held.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(conn, wsReadBuffer)
 	}
-	return bufio.NewReaderSize(src, wsReadBuffer)
+	early, _ := held.Peek(n)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(wsReadBuffer, n))
+	// the early bytes into br now (one read, the socket untouched): from
+	// here on what the client sent and nobody read is in br.Buffered() or
+	// in the socket, never in between (parking a socket: readypoll_linux.go)
+	br.Peek(n)
+	return br
 }
 
 // appendWSHeader appends the header of a server-to-client frame carrying
@@ -537,18 +542,39 @@ func parseWSClose(p []byte) (CloseCode, string, error) {
 // (the client went away) is returned as is, with nothing sent. send must
 // write one whole frame; it is called from this goroutine only.
 func wsServeReads(r io.Reader, send func(op WSOpcode, payload []byte) error, maxMessage int) error {
-	var m wsMessage
+	rs := wsReadSide{r: r, send: send, max: maxMessage}
+	return rs.serve(nil)
+}
+
+// wsReadSide is wsServeReads that can stop between frames and go on
+// later: what it knows of a fragmented message stays in it.
+type wsReadSide struct {
+	r    io.Reader
+	send func(op WSOpcode, payload []byte) error
+	max  int
+	m    wsMessage
+}
+
+// errWSPaused: serve stopped between frames because pause said so.
+var errWSPaused = errors.New("websocket: read side paused")
+
+// serve is wsServeReads; after each frame pause (if not nil) may stop it
+// (errWSPaused), and a later serve goes on where it stopped.
+func (rs *wsReadSide) serve(pause func() bool) error {
 	for {
-		f, err := readWSFrame(r, maxMessage-m.size)
+		f, err := readWSFrame(rs.r, rs.max-rs.m.size)
 		if err == nil {
 			var done bool
-			done, err = wsHandleFrame(&m, f, send)
+			done, err = wsHandleFrame(&rs.m, f, rs.send)
 			if done {
 				return err
 			}
 		}
 		if err != nil {
-			return wsAbort(err, send)
+			return wsAbort(err, rs.send)
+		}
+		if pause != nil && pause() {
+			return errWSPaused
 		}
 	}
 }
