@@ -23,6 +23,7 @@ import (
 type fanout struct {
 	ring   *gopRing
 	delay  time.Duration // -write-delay: linger after a wake-up
+	merge  bool          // -merge-when-busy: linger when saturated (linger)
 	shards []*fanShard
 	next   atomic.Uint32
 	manual bool // tests: no worker starts, the test runs the passes
@@ -61,8 +62,8 @@ type handBack struct {
 	err  error
 }
 
-func newFanout(h *Hub, r *gopRing, delay time.Duration) *fanout {
-	fo := &fanout{ring: r, delay: delay}
+func newFanout(h *Hub, r *gopRing, delay time.Duration, merge bool) *fanout {
+	fo := &fanout{ring: r, delay: delay, merge: merge}
 	fo.shards = make([]*fanShard, runtime.GOMAXPROCS(0))
 	for i := range fo.shards {
 		fo.shards[i] = &fanShard{hub: h}
@@ -123,25 +124,56 @@ func (sh *fanShard) remove(i int) {
 // the publication ends (then every player goes back to its goroutine,
 // which drains the rest and ends or waits for the next publisher).
 func (fo *fanout) work(sh *fanShard) {
+	var avg time.Duration // the passes' moving average (1/8 weight)
 	for {
 		wake, closed := fo.ring.wakeState()
-		sh.pass(fo.ring, closed)
+		start := time.Now()
+		seats := sh.pass(fo.ring, closed)
 		if closed {
 			return
 		}
+		avg += (time.Since(start) - avg) / 8
 		<-wake
-		if fo.delay > 0 {
-			time.Sleep(fo.delay)
+		if d := fo.linger(avg, seats); d > 0 {
+			time.Sleep(d)
 		}
 	}
 }
 
+// A worker with busySeats players or more whose passes take busyPass or
+// more on average is saturated by writes: a pass costs about one write
+// per player whatever it carries (thousands of players of a small stream:
+// the cost is per write, not per byte), and its players already wait a
+// pass or more per frame. Then it lingers after a wake-up, ten passes'
+// worth up to maxLinger, so that each write carries the frames of that
+// time: fewer, larger writes, and the CPU they free shortens the delay
+// they add. With fewer players (the hundreds a core writes to at once)
+// nothing waits.
+const (
+	busySeats = 1024
+	busyPass  = 2 * time.Millisecond
+	maxLinger = 50 * time.Millisecond
+)
+
+// linger is how long a worker waits after a wake-up before its pass:
+// -write-delay if set, else what a saturated worker waits (avg: its
+// passes' average length; seats: its players).
+func (fo *fanout) linger(avg time.Duration, seats int) time.Duration {
+	switch {
+	case fo.delay > 0:
+		return fo.delay
+	case !fo.merge || seats < busySeats || avg < busyPass:
+		return 0
+	}
+	return min(10*avg, maxLinger)
+}
+
 // pass pushes what is new to every player of the shard; players that
-// cannot take it are handed back. The ring is read once per pass, not
+// cannot take it are handed back. It returns how many players stay. The ring is read once per pass, not
 // once per player: the players of a shard are nearly always at the same
 // frame, and the ring's lock is shared with the publisher and the other
 // workers.
-func (sh *fanShard) pass(r *gopRing, closed bool) {
+func (sh *fanShard) pass(r *gopRing, closed bool) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for more := true; more && len(sh.seats) > 0; {
@@ -165,6 +197,7 @@ func (sh *fanShard) pass(r *gopRing, closed bool) {
 		clear(win.frames)
 		sh.hub.outBytes.Add(out)
 	}
+	return len(sh.seats)
 }
 
 // snapshot reads, under one ring lock, up to maxBatch frames from the

@@ -146,7 +146,7 @@ func tcpPlayers(tb testing.TB, n int) (*gopRing, *fanout) {
 	h := newHub(defaultConfig())
 	st := &Stream{hub: h}
 	r := newGOPRing()
-	fo := newFanout(h, r, 0)
+	fo := newFanout(h, r, 0, true)
 	fo.manual = true
 	r.setFanOut(fo)
 	var wg sync.WaitGroup
@@ -538,5 +538,35 @@ func TestStoppedPlayerBehindStops(t *testing.T) {
 	p.borrow()
 	if err := p.follow(r, false); !errors.Is(err, ErrPlayerClosed) || conn.batches != 1 {
 		t.Fatalf("follow: %v after %d batches; want ErrPlayerClosed after 1", err, conn.batches)
+	}
+}
+
+// A worker lingers after a wake-up only when -write-delay says so, or
+// when it has busySeats players or more and its passes take busyPass or
+// more on average (saturated by writes): then ten passes' worth, at most
+// maxLinger.
+func TestFanoutLinger(t *testing.T) {
+	const many = busySeats
+	for _, c := range []struct {
+		name  string
+		delay time.Duration
+		merge bool
+		avg   time.Duration
+		seats int
+		want  time.Duration
+	}{
+		{"idle", 0, true, 100 * time.Microsecond, many, 0},
+		{"just below busy", 0, true, busyPass - 1, many, 0},
+		{"busy", 0, true, 3 * time.Millisecond, many, 30 * time.Millisecond},
+		{"saturated", 0, true, 20 * time.Millisecond, many, maxLinger},
+		{"slow passes, few players", 0, true, 20 * time.Millisecond, many - 1, 0},
+		{"merge off", 0, false, 20 * time.Millisecond, many, 0},
+		{"write-delay", 5 * time.Millisecond, true, 20 * time.Millisecond, many, 5 * time.Millisecond},
+		{"write-delay, idle", 5 * time.Millisecond, false, 0, 1, 5 * time.Millisecond},
+	} {
+		fo := &fanout{delay: c.delay, merge: c.merge}
+		if got := fo.linger(c.avg, c.seats); got != c.want {
+			t.Errorf("%s: linger(%v, %d) = %v, want %v", c.name, c.avg, c.seats, got, c.want)
+		}
 	}
 }

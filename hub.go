@@ -330,7 +330,7 @@ func (s *Stream) startPublication(pub *sessionInfo, takeover bool, ring *gopRing
 		clock = s.newClockLocked(ring, now, s.hub.cfg.PlayWait.Duration)
 	}
 	s.ring, s.pub, s.pubAt = ring, pub, now
-	s.ring.setFanOut(newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration))
+	s.ring.setFanOut(newFanout(s.hub, s.ring, s.hub.cfg.WriteDelay.Duration, s.hub.cfg.MergeWhenBusy))
 	s.clock, s.last = clock, handoff{}
 	s.live.Store(clock)
 	s.videoFrames.Store(0)

@@ -221,6 +221,7 @@ type Config struct {
 	WriteTimeout     Duration `json:"writeTimeout"`     // a player whose socket takes no data for this long is closed
 	MaxLag           Duration `json:"maxLag"`           // a player further behind skips to the newest keyframe
 	WriteDelay       Duration `json:"writeDelay"`       // optional: linger after a wake-up to merge writes
+	MergeWhenBusy    bool     `json:"mergeWhenBusy"`    // a saturated fan-out lingers to merge writes (fanout.go)
 	PlayWait         Duration `json:"playWait"`         // HTTP/WS players wait this long for a publisher
 	ShutdownTimeout  Duration `json:"shutdownTimeout"`  // SIGTERM/SIGINT: drain within this, then close at once
 
@@ -284,6 +285,7 @@ func defaultConfig() *Config {
 		HLSSegment:       Duration{time.Second},
 		HLSPart:          Duration{200 * time.Millisecond},
 		HLSSegments:      7,
+		MergeWhenBusy:    true,
 	}
 }
 
@@ -350,6 +352,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.WriteTimeout.Duration, "write-timeout", c.WriteTimeout.Duration, "close a player whose socket takes no data for")
 	fs.DurationVar(&c.MaxLag.Duration, "max-lag", c.MaxLag.Duration, "a player further behind skips to the newest keyframe")
 	fs.DurationVar(&c.WriteDelay.Duration, "write-delay", c.WriteDelay.Duration, "linger after new frames to merge writes (adds latency)")
+	fs.BoolVar(&c.MergeWhenBusy, "merge-when-busy", c.MergeWhenBusy, "when the fan-out is saturated (passes over 2 ms), linger up to 50 ms to merge writes")
 	fs.DurationVar(&c.PlayWait.Duration, "play-wait", c.PlayWait.Duration, "HTTP/WS players wait this long for a publisher (first, and after one leaves)")
 	fs.DurationVar(&c.ShutdownTimeout.Duration, "shutdown-timeout", c.ShutdownTimeout.Duration, "on SIGTERM/SIGINT, drain within this, then close at once")
 	fs.Var(&c.Takeover, "takeover", "a new publisher replaces the current one: idle (silent for -takeover-idle), always, never")
