@@ -579,6 +579,9 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 // wait waits until cond holds, for at most three target durations
 // (bis 6.2.5.2), re-checking it after every change of the window.
 func (m *hlsMuxer) wait(ctx context.Context, cond func() bool) bool {
+	if cond() { // already there (most part requests of a viewer that lags a little): no timer
+		return true
+	}
 	t := time.NewTimer(3 * m.targetDuration())
 	defer t.Stop()
 	for {

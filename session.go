@@ -113,34 +113,22 @@ type rtmpSession struct {
 // (setup, handshake, building replies, logging the end) is done in calls
 // that return before the loop goes on.
 func serveRTMPSession(env serverEnv, c net.Conn) bool {
-	sess := newRTMPSession(env, c)
-	if err := sess.handshake(); err != nil {
-		sess.end(err)
-		return false
-	}
-	return sess.readLoop()
+	return newRTMPSession(env, c).readLoop()
 }
 
-// readLoop reads messages until the connection ends (it then ends the
-// session) or, for a player with nothing to read, until its socket is
-// parked (readypoll_linux.go): its goroutine then returns true, and
-// resume goes on in a new one when the player sends something.
+// readLoop runs the handshake, then reads messages until the connection
+// ends (it then ends the session) or, for a player with nothing to read,
+// until its socket is parked (readypoll_linux.go): its goroutine then
+// returns true, and resume goes on in a new one when the player sends
+// something.
 func (s *rtmpSession) readLoop() (parked bool) {
 	err := s.read()
 	if err == errReadParked {
 		return true
 	}
-	s.end(err)
-	return false
-}
-
-// resume is a parked session's reading side, started again.
-func (s *rtmpSession) resume() { s.env.conns.resume(s.conn, s.readLoop) }
-
-// end logs why the session ended and ends what it was doing.
-func (s *rtmpSession) end(err error) {
 	defer s.cleanup()
 	logSessionEnd(s.log, err)
+	return false
 }
 
 func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
@@ -150,6 +138,9 @@ func newRTMPSession(env serverEnv, c net.Conn) *rtmpSession {
 	sess.log = env.log.With("session", sess.info.ID, "remote", sess.info.RemoteAddr)
 	return sess
 }
+
+// resume is a parked session's reading side, started again.
+func (s *rtmpSession) resume() { s.env.conns.resume(s.conn, s.readLoop) }
 
 // logSessionEnd logs why a session ended: at debug level when it ended as
 // sessions do.
@@ -165,8 +156,14 @@ func logSessionEnd(log *slog.Logger, err error) {
 // errReadParked: read returned because the session's socket is parked.
 var errReadParked = errors.New("reading side parked")
 
-// read reads and handles messages until one fails, or the session parks.
+// read runs the handshake (once), then reads and handles messages until
+// one fails, or the session parks.
 func (s *rtmpSession) read() error {
+	if !s.rc.started() {
+		if err := s.handshake(); err != nil {
+			return err
+		}
+	}
 	for {
 		s.extendReadDeadline()
 		m, err := s.rc.readMessage()
@@ -179,18 +176,15 @@ func (s *rtmpSession) read() error {
 		if err := s.rc.acknowledge(); err != nil {
 			return err
 		}
-		// after a message, not before: a resumed session reads what woke it
+		// After a message, not before: a resumed session reads what woke
+		// it. A session that only plays, between messages, waits for
+		// nothing but its player's next message: it parks.
 		s.extendReadDeadline()
-		if s.mayPark() && parkReads(s.conn, s.resume) {
+		if s.player != nil && s.pubRing == nil && s.reserved == nil && s.rc.drained() &&
+			parkReads(s.conn, s.resume) {
 			return errReadParked
 		}
 	}
-}
-
-// mayPark: a session that only plays, between messages, has nothing to
-// wait for but its player's next message.
-func (s *rtmpSession) mayPark() bool {
-	return s.player != nil && s.pubRing == nil && s.reserved == nil && s.rc.drained()
 }
 
 // handshake runs the RTMP handshake and sets up the chunk reader.
@@ -366,10 +360,8 @@ func (s *rtmpSession) dispatch(c *rtmpCommand) error {
 		return s.onPlay(c)
 	case "FCUnpublish", "deleteStream", "closeStream":
 		return s.onStop(c)
-	case "receiveAudio", "receiveVideo":
-		return s.onReceive(c)
-	case "pause":
-		return s.onPause(c)
+	case "receiveAudio", "receiveVideo", "pause":
+		return s.onPlayerControl(c)
 	case "_result", "_error", "onStatus", "_checkbw", "onBWDone":
 		return nil
 	}
@@ -726,8 +718,7 @@ func (s *rtmpSession) addPlayer(c *rtmpCommand) (string, error) {
 	stream := s.env.relays.addPlayer(s.app, name, p)
 	s.info.setStream(s.app, name, false)
 	ring, _ := stream.current()
-	p.startFn = s.playStart(sid, stream.Path, ring == nil)
-	p.endFn = s.playEnd(sid, stream.Path)
+	p.startFn, p.endFn = s.playNotices(sid, stream.Path, ring == nil)
 	s.player, s.playReq = p, req
 	return stream.Path, nil
 }
@@ -764,26 +755,25 @@ func (s *rtmpSession) playerEnded(err error) {
 	}
 }
 
-// playStart sends, when a publisher (re)appears, StreamBegin and
-// NetStream.Play.PublishNotify; the first publication of a player that did
-// not wait needs nothing (play already said Play.Start).
-func (s *rtmpSession) playStart(sid uint32, path string, waited bool) func(*headerSet, bool) error {
-	return func(_ *headerSet, republish bool) error {
+// playNotices are what an RTMP player is told as publishers come and go.
+// start sends, when a publisher (re)appears, StreamBegin and
+// NetStream.Play.PublishNotify; the first publication of a player that
+// did not wait needs nothing (play already said Play.Start). end sends,
+// when the publisher left, StreamEOF and NetStream.Play.UnpublishNotify;
+// the player then waits for the next one.
+func (s *rtmpSession) playNotices(sid uint32, path string, waited bool) (start func(*headerSet, bool) error, end func() error) {
+	start = func(_ *headerSet, republish bool) error {
 		if !republish && !waited {
 			return nil
 		}
 		return s.write(userControlMessage(StreamBegin, sid),
 			onStatus(sid, "status", "NetStream.Play.PublishNotify", path+" is now published."))
 	}
-}
-
-// playEnd tells an RTMP player that the publisher left: StreamEOF and
-// NetStream.Play.UnpublishNotify. The player then waits for the next one.
-func (s *rtmpSession) playEnd(sid uint32, path string) func() error {
-	return func() error {
+	end = func() error {
 		return s.write(userControlMessage(StreamEOF, sid),
 			onStatus(sid, "status", "NetStream.Play.UnpublishNotify", path+" is now unpublished."))
 	}
+	return start, end
 }
 
 func (s *rtmpSession) stopPlayer() {
@@ -797,30 +787,25 @@ func (s *rtmpSession) stopPlayer() {
 	s.env.auth.done(s.playReq)
 }
 
-// onReceive handles receiveAudio / receiveVideo (bool argument).
-func (s *rtmpSession) onReceive(c *rtmpCommand) error {
+// onPlayerControl handles receiveAudio / receiveVideo (bool argument),
+// and pause(flag, milliseconds): a live stream skips what arrives while
+// paused.
+func (s *rtmpSession) onPlayerControl(c *rtmpCommand) error {
 	on, _ := c.arg(0).(bool)
 	if s.player == nil {
 		return nil
 	}
-	if c.name == "receiveAudio" {
+	switch c.name {
+	case "receiveAudio":
 		s.player.noAudio.Store(!on)
-	} else {
+		return nil
+	case "receiveVideo":
 		s.player.noVideo.Store(!on)
-	}
-	return nil
-}
-
-// onPause handles pause(flag, milliseconds): a live stream skips what
-// arrives while paused.
-func (s *rtmpSession) onPause(c *rtmpCommand) error {
-	pause, _ := c.arg(0).(bool)
-	if s.player == nil {
 		return nil
 	}
-	s.player.paused.Store(pause)
+	s.player.paused.Store(on)
 	code := "NetStream.Unpause.Notify"
-	if pause {
+	if on {
 		code = "NetStream.Pause.Notify"
 	}
 	return s.write(onStatus(c.streamID, "status", code, s.player.stream.Path))
