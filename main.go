@@ -22,7 +22,7 @@
 //	                                               a plain Read elsewhere)
 //	  -> countingConn.Read       countconn.go      counts the socket's bytes
 //	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
-//	                                               (swapReader: 64 KB once it publishes)
+//	                                               (swapReader: 16 KB once it publishes)
 //	  -> ChunkReader.ReadMessage chunk.go          chunks -> one whole message
 //	  -> rtmpSession.serve       session.go        (after serverHandshake, handshake.go)
 //	  -> rtmpSession.handle      session.go        rtmpConn.control answers acks/pings

@@ -64,7 +64,7 @@ const (
 const (
 	sessionReadBuffer  = 512
 	sessionWriteBuffer = 512
-	publishReadBuffer  = 64 << 10
+	publishReadBuffer  = 16 << 10
 )
 
 // ErrSessionClosed ends a session on purpose (refused publisher, bad
