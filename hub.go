@@ -470,8 +470,9 @@ const maxBatch = 32
 // the publication's fan-out (fanout.go), which writes new frames to it
 // without waking a goroutine; the player's goroutine then ends, and the
 // fan-out's hand-back, with the cursor (a short write, an error, a
-// filter), or stop starts another (play, resume). The connection's reader
-// goroutine only watches for the close.
+// filter), or stop starts another (play, resume). The connection's read
+// side only watches for the close, without a goroutine while nothing
+// comes (readypoll_linux.go).
 type player struct {
 	hub    *Hub
 	stream *Stream

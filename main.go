@@ -24,7 +24,7 @@
 //	  -> rtmpConn.readMessage    rtmpconn.go       the session's read buffer
 //	                                               (swapReader: 16 KB once it publishes)
 //	  -> ChunkReader.ReadMessage chunk.go          chunks -> one whole message
-//	  -> rtmpSession.serve       session.go        (after serverHandshake, handshake.go)
+//	  -> rtmpSession.read        session.go        (after serverHandshake, handshake.go)
 //	  -> rtmpSession.handle      session.go        rtmpConn.control answers acks/pings
 //	  -> rtmpSession.publishMessage  session.go    a publisher's audio/video/data
 //	  -> messageFrame            session.go        ClassifyTag (flvmux.go): sequence
@@ -52,10 +52,11 @@
 // (nbwrite_linux.go) -> sendmsg(2); over TLS or off Linux
 // streamWriter.writeAll (writer.go) -> write(2). Nor does a player
 // hold a goroutine for its reading side while its client sends nothing:
-// rtmpSession.read (session.go) and awaitGone (httpflv.go) park the
-// socket in one epoll set (parkReads, readypoll_linux.go) and go on in a
-// new goroutine when it is readable. What each protocol's
-// write carries:
+// rtmpSession.read (session.go), awaitGone and wsWatch (httpflv.go) park
+// the socket in one epoll set (parkReads, readypoll_linux.go) and go on
+// in a new goroutine when it is readable.
+//
+// What each protocol's write carries:
 //
 //	RTMP      pre-built chunk headers + payload (chunk.go); rtmpSession.onPlay
 //	HTTP-FLV  FLV header + tags (flvmux.go); serveFLVPlayer -> playHTTP -> runFLVPlayer (httpflv.go)
