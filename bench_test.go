@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"testing"
 )
 
@@ -74,5 +75,27 @@ func BenchmarkEncodeFLV(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		buf = AppendFLVTag(buf[:0], TagVideo, uint32(i), payload)
+	}
+}
+
+// BenchmarkServerHandshake is the server's side of one digest handshake
+// (a Flash-style client, as ffmpeg's): what a storm of connections costs
+// before the first chunk.
+func BenchmarkServerHandshake(b *testing.B) {
+	var c1 [handshakeSize]byte
+	newHandshakePacket(&c1, hsClientVersion)
+	signPacket(&c1, hsClientSchema, []byte(hsPlayerName))
+	in := append(append([]byte{rtmpVersion}, c1[:]...), make([]byte, handshakeSize)...) // C0 C1 C2
+	r := bytes.NewReader(in)
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{r, io.Discard}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(in)
+		if digest, err := serverHandshake(rw); err != nil || !digest {
+			b.Fatalf("handshake: digest %v, %v", digest, err)
+		}
 	}
 }

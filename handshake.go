@@ -91,6 +91,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Sizes and field offsets of the handshake packets (5.2.2 - 5.2.4).
@@ -169,24 +170,35 @@ func serverHandshake(rw io.ReadWriter) (digest bool, err error) {
 	if err := readVersion(rw, "C0"); err != nil {
 		return false, err
 	}
-	var c1 [handshakeSize]byte // time(4) zero(4) random(1528)
+	b := handshakeBufs.Get().(*serverPackets)
+	defer handshakeBufs.Put(b)
+	c1 := &b.in // time(4) zero(4) random(1528)
 	if _, err := io.ReadFull(rw, c1[:]); err != nil {
 		return false, fmt.Errorf("rtmp handshake: reading C1: %w", err)
 	}
-	var reply [1 + 2*handshakeSize]byte // S0, S1, S2 back to back
-	digest = serverReply(&reply, &c1)
-	if _, err := rw.Write(reply[:]); err != nil {
+	digest = serverReply(&b.reply, c1)
+	if _, err := rw.Write(b.reply[:]); err != nil {
 		return false, fmt.Errorf("rtmp handshake: writing S0+S1+S2: %w", err)
 	}
 	// C2 should echo S1 (or sign it, in digest mode). Like other servers we
 	// do not check it: it tells us nothing, and clients differ in how they
-	// fill it. We only need it off the wire before the first chunk.
-	var c2 [handshakeSize]byte
-	if _, err := io.ReadFull(rw, c2[:]); err != nil {
+	// fill it. We only need it off the wire before the first chunk (into
+	// C1's buffer: S2 already holds what it needed of C1).
+	if _, err := io.ReadFull(rw, b.in[:]); err != nil {
 		return false, fmt.Errorf("rtmp handshake: reading C2: %w", err)
 	}
 	return digest, nil
 }
+
+// serverPackets are the server's handshake buffers: C1 then C2 in, S0,
+// S1 and S2 back to back out. They are lent for the handshake only
+// (handshakeBufs): a storm of connections then allocates none.
+type serverPackets struct {
+	in    [handshakeSize]byte
+	reply [1 + 2*handshakeSize]byte
+}
+
+var handshakeBufs = sync.Pool{New: func() any { return new(serverPackets) }}
 
 // serverReply fills S0, S1 and S2 in answer to c1 and reports whether it
 // chose the digest form.
@@ -307,11 +319,9 @@ func digestOffset(p *[handshakeSize]byte, s digestSchema) int {
 // packetDigest is HMAC-SHA256(key) over the 1504 bytes of p around the
 // 32 bytes at off: p[:off] followed by p[off+32:].
 func packetDigest(p *[handshakeSize]byte, off int, key []byte) []byte {
-	var msg [handshakeSize - hsDigestSize]byte
-	n := copy(msg[:], p[:off])
-	copy(msg[n:], p[off+hsDigestSize:])
 	h := hmac.New(sha256.New, key)
-	h.Write(msg[:])
+	h.Write(p[:off]) // the packet without its digest, in two writes
+	h.Write(p[off+hsDigestSize:])
 	return h.Sum(nil)
 }
 
