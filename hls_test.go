@@ -691,3 +691,54 @@ func TestHLSTimestampGap(t *testing.T) {
 		t.Fatalf("%d segments listed after the gap", len(pl.segs))
 	}
 }
+
+// A viewer's first Media Playlist ends at the newest complete segment,
+// its preload hint the first part of the segment being cut
+// (hlsWindow.boundaryPlaylist); the viewer's later playlists are
+// current, listing that segment's parts as they come.
+func TestHLSFirstPlaylistAtBoundary(t *testing.T) {
+	srv := startServer(t, nil)
+	pacedPublisher(t, srv, "/live/fb", 11*time.Millisecond, func(i int) bool { return i%30 == 0 })
+	waitLive(t, srv, "live", "fb")
+	current := 0
+	for range 20 { // a part every 66 ms, a segment every 330 ms
+		time.Sleep(29 * time.Millisecond)
+		media := hlsMediaURL(t, srv, "/live/fb.m3u8")
+		first := mustMediaPlaylist(t, media)
+		last := first.segs[len(first.segs)-1]
+		if last.uri == "" {
+			t.Fatalf("a first playlist ends inside segment %d (%d parts)", last.msn, len(last.parts))
+		}
+		if want := fmt.Sprintf("part%d.m4s", partNumber(t, last.parts[len(last.parts)-1].uri)+1); stripQuery(first.hint) != want {
+			t.Fatalf("first playlist's hint %q, want %q", first.hint, want)
+		}
+		next := mustMediaPlaylist(t, media)
+		if open := next.segs[len(next.segs)-1]; open.uri == "" && open.msn > last.msn {
+			current++
+		}
+	}
+	if current == 0 {
+		t.Fatal("no later playlist listed the parts of a segment being cut")
+	}
+}
+
+// mustMediaPlaylist GETs and parses a Media Playlist.
+func mustMediaPlaylist(t *testing.T, url string) *m3u8Media {
+	t.Helper()
+	text, code := getPlaylist(t, url)
+	pl, err := parseMediaPlaylist(text)
+	if code != http.StatusOK || err != nil || len(pl.segs) == 0 {
+		t.Fatalf("playlist: %d %v\n%s", code, err, text)
+	}
+	return pl
+}
+
+// partNumber is n of a part URI part{n}.m4s?query.
+func partNumber(t *testing.T, uri string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(stripQuery(uri), "part"), ".m4s"))
+	if err != nil {
+		t.Fatalf("part URI %q", uri)
+	}
+	return n
+}

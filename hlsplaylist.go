@@ -379,10 +379,33 @@ func (w *hlsWindow) playlist(query string) hlsText {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.textVer != w.version {
-		text := string(w.renderLocked(make([]byte, 0, w.textLen+256)))
+		text := string(w.renderLocked(make([]byte, 0, w.textLen+256), len(w.segs), w.nextPart))
 		w.text, w.textLen, w.textVer = strings.Split(text, hlsQueryMark), len(text), w.version
 	}
 	return hlsText{pieces: w.text, query: query}
+}
+
+// boundaryPlaylist returns the Media Playlist as it stood when its
+// newest complete segment was closed: without the parts of the segment
+// being cut, whose first part is the preload hint. It is a viewer's
+// first playlist (hlssession.go), so that a player starts in a segment
+// that no longer changes. A player starts PART-HOLD-BACK before the end
+// of what it is given, back to an independent part; started inside the
+// segment being cut, hls.js 1.7 fetches that segment's parts while its
+// demuxer is still starting, and if the segment is completed meanwhile
+// it books the parts it has as the whole segment and never fetches the
+// last one: a stall, a skipped hole and a second more latency. Until a
+// segment is complete it is the current playlist.
+func (w *hlsWindow) boundaryPlaylist(query string) hlsText {
+	w.mu.Lock()
+	n := len(w.segs)
+	if n < 2 || w.segs[n-1].done {
+		w.mu.Unlock()
+		return w.playlist(query)
+	}
+	defer w.mu.Unlock()
+	text := string(w.renderLocked(make([]byte, 0, w.textLen+256), n-1, w.segs[n-1].parts[0].id))
+	return hlsText{pieces: strings.Split(text, hlsQueryMark), query: query}
 }
 
 // hlsText is a playlist for one viewer: the cached text's pieces, with
@@ -423,8 +446,9 @@ func secs(b []byte, ms int64) []byte {
 	return strconv.AppendFloat(b, float64(ms)/1000, 'f', 3, 64)
 }
 
-// renderLocked writes the Media Playlist. w.mu held.
-func (w *hlsWindow) renderLocked(b []byte) []byte {
+// renderLocked writes the Media Playlist of the oldest n segments, with
+// part hint as its preload hint. w.mu held.
+func (w *hlsWindow) renderLocked(b []byte, n int, hint uint64) []byte {
 	b = fmt.Appendf(b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n", hlsVersion, w.target)
 	b = append(b, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK="...)
 	b = secs(b, 3*w.partMs)
@@ -438,12 +462,13 @@ func (w *hlsWindow) renderLocked(b []byte) []byte {
 	if d := w.discSequenceLocked(); d > 0 {
 		b = fmt.Appendf(b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", d)
 	}
-	from := w.partsFromLocked()
-	for i, s := range w.segs {
+	segs := w.segs[:n]
+	from := partsFrom(segs, w.target)
+	for i, s := range segs {
 		b = w.renderSegment(b, s, i, i >= from)
 	}
 	if w.live {
-		b = fmt.Appendf(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part%d.m4s%s\"\n", w.nextPart, hlsQueryMark)
+		b = fmt.Appendf(b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part%d.m4s%s\"\n", hint, hlsQueryMark)
 	}
 	return b
 }
@@ -459,13 +484,13 @@ func (w *hlsWindow) discSequenceLocked() uint64 {
 	return d
 }
 
-// partsFromLocked is the first segment whose parts are listed: those
-// within three target durations of the live edge (bis 4.4.4.9: parts
+// partsFrom is the first of segs whose parts are listed: those within
+// three target durations (seconds) of the live edge (bis 4.4.4.9: parts
 // older than that SHOULD be removed).
-func (w *hlsWindow) partsFromLocked() int {
-	from, acc := len(w.segs), int64(0)
-	for i := len(w.segs) - 1; i >= 0 && acc < 3*w.target*1000; i-- {
-		from, acc = i, acc+w.segs[i].durMs
+func partsFrom(segs []*hlsSegment, target int64) int {
+	from, acc := len(segs), int64(0)
+	for i := len(segs) - 1; i >= 0 && acc < 3*target*1000; i-- {
+		from, acc = i, acc+segs[i].durMs
 	}
 	return from
 }

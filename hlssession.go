@@ -134,9 +134,15 @@ type hlsSession struct {
 	last   atomic.Int64 // unix nanoseconds of its latest request
 	kicked atomic.Bool
 	ended  atomic.Bool
+	listed atomic.Bool // it has had a Media Playlist
 }
 
 func (s *hlsSession) touch(now time.Time) { s.last.Store(now.UnixNano()) }
+
+// firstPlaylist reports whether the session is asking for its first
+// Media Playlist, which is the one of the newest segment boundary
+// (hlsWindow.boundaryPlaylist).
+func (s *hlsSession) firstPlaylist() bool { return s.listed.CompareAndSwap(false, true) }
 
 // end ends the session once: it leaves the hub, on_done is told.
 func (s *hlsSession) end(env *serverEnv) {
@@ -532,13 +538,15 @@ func (h *hlsService) servePart(w http.ResponseWriter, r *http.Request, m *hlsMux
 	h.writeMedia(w, r, p.appendWire(make(net.Buffers, 0, len(p.data)+1)), s)
 }
 
-// serveMediaPlaylist answers the Media Playlist, at once, or for a
+// serveMediaPlaylist answers the Media Playlist, at once (a viewer's first:
+// the one of the newest segment boundary), or for a
 // blocking reload (bis 6.2.5.2) once it has the part asked for.
 func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, m *hlsMuxer, s *hlsSession) {
 	if !m.win.hasTarget() && !m.wait(r.Context(), m.win.hasTarget) {
 		hlsError(w, http.StatusServiceUnavailable, "the stream's first segment is not cut yet")
 		return
 	}
+	first := s != nil && s.firstPlaylist()
 	raw := r.URL.RawQuery
 	session, _ := queryValue(raw, "session")
 	query := "?session=" + session
@@ -550,6 +558,10 @@ func (h *hlsService) serveMediaPlaylist(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 		h.requests[hlsReqPlaylist].Add(1)
+		if first {
+			h.writeText(w, r, m.win.boundaryPlaylist(query), hdrNoCache, s)
+			return
+		}
 		h.writeText(w, r, m.win.playlist(query), hdrNoCache, s)
 		return
 	}
