@@ -394,8 +394,8 @@ func (w *hlsWindow) playlist(query string) hlsText {
 // segment being cut, hls.js 1.7 fetches that segment's parts while its
 // demuxer is still starting, and if the segment is completed meanwhile
 // it books the parts it has as the whole segment and never fetches the
-// last one: a stall, a skipped hole and a second more latency. Until a
-// segment is complete it is the current playlist.
+// last one: a stall, a skipped hole and a second more latency. When the
+// newest segment is complete, or none is yet, it is the current playlist.
 func (w *hlsWindow) boundaryPlaylist(query string) hlsText {
 	w.mu.Lock()
 	n := len(w.segs)
