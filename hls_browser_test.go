@@ -10,7 +10,7 @@ package main
 // lowLatencyMode defaults plus maxLiveSyncPlaybackRate 1.5, which a
 // low-latency page sets to catch up. hls.js's latency is its own: it aims
 // at PART-HOLD-BACK (0.6 s), plus 1 s after any stall, and speeds up only
-// while more than 1 s is buffered, so it settles at about 1.1-1.4 s; a
+// while more than 1 s is buffered, so it settles at about 0.8-1.2 s; a
 // publisher that stalls (a starved encoder) costs it a second or more.
 
 import (

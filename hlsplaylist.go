@@ -378,6 +378,12 @@ func (w *hlsWindow) variant() (*hlsInit, int64) {
 func (w *hlsWindow) playlist(query string) hlsText {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.playlistLocked(query)
+}
+
+// playlistLocked is playlist with w.mu held: the text is rendered once
+// per version of the window.
+func (w *hlsWindow) playlistLocked(query string) hlsText {
 	if w.textVer != w.version {
 		text := string(w.renderLocked(make([]byte, 0, w.textLen+256), len(w.segs), w.nextPart))
 		w.text, w.textLen, w.textVer = strings.Split(text, hlsQueryMark), len(text), w.version
@@ -398,12 +404,11 @@ func (w *hlsWindow) playlist(query string) hlsText {
 // newest segment is complete, or none is yet, it is the current playlist.
 func (w *hlsWindow) boundaryPlaylist(query string) hlsText {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	n := len(w.segs)
 	if n < 2 || w.segs[n-1].done {
-		w.mu.Unlock()
-		return w.playlist(query)
+		return w.playlistLocked(query)
 	}
-	defer w.mu.Unlock()
 	text := string(w.renderLocked(make([]byte, 0, w.textLen+256), n-1, w.segs[n-1].parts[0].id))
 	return hlsText{pieces: strings.Split(text, hlsQueryMark), query: query}
 }
